@@ -1,0 +1,22 @@
+"""Models, transcription, fallbacks and the single executor that runs them."""
+
+from .audio import DecodedAudio, decode_audio, resolve_audio_path
+from .errors import CudaUnavailableError, JobError
+from .executor import TranscriptionExecutor, realtime_factor
+from .gpu_pipeline import GPUTranscriptionPipeline
+from .wrapper import async_transcribe_gpu, is_gpu_available, shutdown_gpu_executor, transcribe_audio_file
+
+__all__ = [
+    "CudaUnavailableError",
+    "DecodedAudio",
+    "GPUTranscriptionPipeline",
+    "JobError",
+    "TranscriptionExecutor",
+    "async_transcribe_gpu",
+    "decode_audio",
+    "is_gpu_available",
+    "realtime_factor",
+    "resolve_audio_path",
+    "shutdown_gpu_executor",
+    "transcribe_audio_file",
+]

@@ -1,0 +1,72 @@
+"""What the executor can run on, and how much GPU memory it is using.
+
+torch is imported only when CUDA is actually in play: on CPU nodes it would cost ~0.5 GB
+of memory for nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..metrics import registry as metrics
+from .errors import CudaUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+def cuda_device_count() -> int:
+    """Number of CUDA devices CTranslate2 (faster-whisper's engine) can use."""
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count()
+    except Exception:  # a broken CUDA install must read as "no GPU", not crash start-up
+        return 0
+
+
+def require_cuda() -> None:
+    if cuda_device_count() == 0:
+        raise CudaUnavailableError("CUDA not available: No NVIDIA GPU detected")
+
+
+def gpu_memory(device_index: int = 0) -> tuple[int, int] | None:
+    """(used, total) bytes on the device, or None without CUDA."""
+    if cuda_device_count() == 0:
+        return None
+    try:
+        import torch
+
+        free, total = torch.cuda.mem_get_info(device_index)
+    except Exception:
+        return None
+    return total - free, total
+
+
+def log_gpu_memory(label: str, device_index: int = 0) -> None:
+    """Log and export GPU memory after a stage, in the seed's format; silent without CUDA."""
+    stats = gpu_memory(device_index)
+    if stats is None:
+        return
+    used, total = stats
+    gib = 1024**3
+    log.info(
+        "[GPU Memory] %s: Allocated: %.1fGB (%.1f%%) | Free: %.1fGB",
+        label, used / gib, 100 * used / total, (total - used) / gib,
+    )
+    metrics.GPU_MEMORY_USED.labels(str(device_index)).set(used)
+    metrics.GPU_MEMORY_TOTAL.labels(str(device_index)).set(total)
+
+
+def release_gpu_memory() -> None:
+    """Return cached blocks to the driver after a model is dropped (no-op without CUDA)."""
+    if cuda_device_count() == 0:
+        return
+    try:
+        import gc
+
+        import torch
+
+        gc.collect()
+        torch.cuda.empty_cache()
+    except Exception:
+        pass

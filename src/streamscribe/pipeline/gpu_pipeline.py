@@ -1,0 +1,137 @@
+"""``GPUTranscriptionPipeline``: the seed's pipeline class, with its models kept loaded.
+
+The seed built this per request and freed the GPU after each stage. Here the executor
+builds it once at start-up and reuses it for every job; the context manager still frees
+everything on exit, for scripts that use it the seed's way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from ..schemas import PerformanceMetrics, StageTiming, Transcript
+from .audio import DecodedAudio, decode_audio
+from .devices import cuda_device_count, log_gpu_memory, release_gpu_memory
+from .models import choose_device, load_whisper_model
+from .transcription import TranscriptionOptions, transcribe
+
+log = logging.getLogger(__name__)
+
+
+class GPUTranscriptionPipeline:
+    """Whisper transcription (+ diarization and alignment) on one device.
+
+    ``device="auto"`` picks CUDA when a GPU is usable, else the CPU; the name is the seed's,
+    the class runs on either.
+    """
+
+    def __init__(
+        self,
+        whisper_model: str = "tiny.en",
+        *,
+        device: str = "auto",
+        compute_type: str = "auto",
+        cpu_threads: int = 0,
+        beam_size: int = 5,
+        vad_filter: bool = True,
+        cache_dir: Path | None = None,
+    ) -> None:
+        if device == "auto":
+            device = "cuda" if cuda_device_count() > 0 else "cpu"
+        if device not in ("cuda", "cpu"):
+            raise ValueError(f"device must be 'auto', 'cuda' or 'cpu', not {device!r}")
+        self.whisper_model_name = whisper_model
+        self.device = device
+        self.compute_type = compute_type
+        self.cpu_threads = cpu_threads
+        self.beam_size = beam_size
+        self.vad_filter = vad_filter
+        self.cache_dir = cache_dir or Path.home() / ".cache" / "streamscribe"
+        self.load_seconds: float | None = None
+        self._whisper = None
+
+    @property
+    def provider(self) -> str:
+        """Who does the work, as reported in results and metrics: ``cuda`` or ``cpu``."""
+        return self.device
+
+    @property
+    def loaded(self) -> bool:
+        return self._whisper is not None
+
+    def load(self) -> "GPUTranscriptionPipeline":
+        """Load the models (once). Raises when the device or model is unusable."""
+        if self._whisper is None:
+            choice = choose_device(self.device, self.compute_type)
+            self.compute_type = choice.compute_type
+            self._whisper, self.load_seconds = load_whisper_model(
+                self.whisper_model_name, choice, cache_dir=self.cache_dir, cpu_threads=self.cpu_threads
+            )
+            self._log_memory("After Model Load")
+        return self
+
+    def cleanup_models(self) -> None:
+        """Drop the models and give their memory back (the seed's cleanup)."""
+        self._whisper = None
+        release_gpu_memory()
+        self._log_memory("After Cleanup")
+
+    def __enter__(self) -> "GPUTranscriptionPipeline":
+        return self.load()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup_models()
+
+    def process(self, audio_path: str | Path | DecodedAudio, enable_diarization: bool = True, **kwargs) -> dict:
+        """The seed's entry point: a path in, the seed's result dict out."""
+        return self.transcribe(audio_path, enable_diarization=enable_diarization, **kwargs).model_dump(mode="json")
+
+    def transcribe(
+        self,
+        audio: str | Path | DecodedAudio,
+        *,
+        enable_diarization: bool = True,
+        language: str | None = None,
+    ) -> Transcript:
+        """Run every stage on one recording and time each."""
+        self.load()
+        started = time.perf_counter()
+        if not isinstance(audio, DecodedAudio):
+            audio = decode_audio(audio)
+        stages = {"audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4))}
+
+        self._log_memory("Before Transcription")
+        t0 = time.perf_counter()
+        options = TranscriptionOptions(language=language, beam_size=self.beam_size, vad_filter=self.vad_filter)
+        output = transcribe(self._whisper, audio, options)
+        stages["transcription"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
+        self._log_memory("After Transcription")
+
+        if enable_diarization:
+            _note_diarization_missing()
+
+        total = audio.decode_seconds + (time.perf_counter() - started)
+        return Transcript(
+            full_text=" ".join(s.text for s in output.segments).strip(),
+            segments=output.segments,
+            language=output.language,
+            duration=round(audio.duration, 3),
+            provider=self.provider,
+            performance_metrics=PerformanceMetrics(total_duration=round(total, 4), stages=stages),
+        )
+
+    def _log_memory(self, label: str) -> None:
+        if self.device == "cuda":
+            log_gpu_memory(label)
+
+
+_diarization_note_logged = False
+
+
+def _note_diarization_missing() -> None:
+    global _diarization_note_logged
+    if not _diarization_note_logged:
+        _diarization_note_logged = True
+        log.info("speaker diarization is not in this build yet: aligned_segments and speaker_turns stay empty")

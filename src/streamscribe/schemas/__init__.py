@@ -1,0 +1,37 @@
+"""Wire formats: the audio-ready event in, the transcript result out."""
+
+from .events import EVENT_SCHEMA_VERSION, AudioReady
+from .export import json_schemas, write_json_schemas
+from .results import (
+    RESULT_SCHEMA_VERSION,
+    AlignedSegment,
+    ErrorCode,
+    ErrorInfo,
+    PerformanceMetrics,
+    Segment,
+    SourceRef,
+    SpeakerTurn,
+    StageTiming,
+    Transcript,
+    TranscriptResult,
+    Word,
+)
+
+__all__ = [
+    "EVENT_SCHEMA_VERSION",
+    "RESULT_SCHEMA_VERSION",
+    "AlignedSegment",
+    "AudioReady",
+    "ErrorCode",
+    "ErrorInfo",
+    "PerformanceMetrics",
+    "Segment",
+    "SourceRef",
+    "SpeakerTurn",
+    "StageTiming",
+    "Transcript",
+    "TranscriptResult",
+    "Word",
+    "json_schemas",
+    "write_json_schemas",
+]

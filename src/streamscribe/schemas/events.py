@@ -1,0 +1,57 @@
+"""The *audio-ready* event that other teams produce to the input topic.
+
+Versioned with ``schema_version``: a consumer rejects versions it does not know with a
+clear error instead of guessing. Unknown fields are rejected too, so a typo such as
+``diarise`` is reported rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+EVENT_SCHEMA_VERSION = 1
+
+MetadataValue = str | int | float | bool | None
+
+
+class AudioReady(BaseModel):
+    """One recording ready to be transcribed."""
+
+    model_config = ConfigDict(extra="forbid", title="AudioReady")
+
+    schema_version: Literal[1] = Field(default=EVENT_SCHEMA_VERSION, description="Event format version.")
+    job_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Caller's id; the result is keyed by it. Re-sending the same job_id re-runs it.",
+    )
+    audio_uri: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Path or file:// URI of the audio; relative paths resolve against AUDIO_PIPELINE_DIR.",
+    )
+    language: str | None = Field(
+        default=None, min_length=2, max_length=8, description="ISO code; unset: detect."
+    )
+    diarize: bool = Field(default=True, description="Label speakers when a diarizer is configured.")
+    num_speakers: int | None = Field(default=None, ge=1, le=64)
+    min_speakers: int | None = Field(default=None, ge=1, le=64)
+    max_speakers: int | None = Field(default=None, ge=1, le=64)
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Whisper model the caller expects; must match the one the service runs.",
+    )
+    metadata: dict[str, MetadataValue] = Field(
+        default_factory=dict, description="Opaque caller data, copied to the result."
+    )
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @model_validator(mode="after")
+    def _speaker_bounds(self) -> "AudioReady":
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        return self

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         description="Directory that relative audio paths in events are resolved against.",
     )
     compute_type: str = Field(default="auto", description="CTranslate2 compute type; auto: float16 GPU, int8 CPU.")
-    cpu_threads: int = Field(default=0, ge=0, description="CPU threads for the CPU model; 0 = all cores.")
+    cpu_threads: int = Field(default=0, ge=0, description="Threads for the CPU model; 0 = CTranslate2 default (4, or OMP_NUM_THREADS).")
     beam_size: int = Field(default=5, ge=1)
     vad_filter: bool = True
     model_cache_dir: Path = Field(

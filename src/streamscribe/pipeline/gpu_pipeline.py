@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..schemas import PerformanceMetrics, StageTiming, Transcript
 from .audio import DecodedAudio, decode_audio
-from .devices import cuda_device_count, log_gpu_memory, release_gpu_memory
+from . import devices
 from .models import choose_device, load_whisper_model
 from .transcription import TranscriptionOptions, transcribe
 
@@ -39,7 +39,7 @@ class GPUTranscriptionPipeline:
         cache_dir: Path | None = None,
     ) -> None:
         if device == "auto":
-            device = "cuda" if cuda_device_count() > 0 else "cpu"
+            device = "cuda" if devices.cuda_device_count() > 0 else "cpu"
         if device not in ("cuda", "cpu"):
             raise ValueError(f"device must be 'auto', 'cuda' or 'cpu', not {device!r}")
         self.whisper_model_name = whisper_model
@@ -75,7 +75,7 @@ class GPUTranscriptionPipeline:
     def cleanup_models(self) -> None:
         """Drop the models and give their memory back (the seed's cleanup)."""
         self._whisper = None
-        release_gpu_memory()
+        devices.release_gpu_memory()
         self._log_memory("After Cleanup")
 
     def __enter__(self) -> "GPUTranscriptionPipeline":
@@ -124,7 +124,7 @@ class GPUTranscriptionPipeline:
 
     def _log_memory(self, label: str) -> None:
         if self.device == "cuda":
-            log_gpu_memory(label)
+            devices.log_gpu_memory(label)
 
 
 _diarization_note_logged = False

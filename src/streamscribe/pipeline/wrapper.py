@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..settings import Settings
 from .audio import decode_audio
-from .devices import cuda_device_count
+from . import devices
 from .executor import TranscriptionExecutor
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _get_gpu_executor() -> TranscriptionExecutor:
 
 def is_gpu_available() -> bool:
     """True when the GPU pipeline is enabled (``USE_GPU_PIPELINE``) and a CUDA device is usable."""
-    return Settings().use_gpu_pipeline and cuda_device_count() > 0
+    return Settings().use_gpu_pipeline and devices.cuda_device_count() > 0
 
 
 async def async_transcribe_gpu(audio_path: str | Path) -> dict:

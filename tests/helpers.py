@@ -1,0 +1,111 @@
+"""Test helpers: word error rate, a running consumer, raw Kafka reads and writes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streamscribe.consumer import TranscriptionConsumer
+from streamscribe.pipeline import TranscriptionExecutor
+from streamscribe.settings import Settings
+
+JFK_REFERENCE = (
+    "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+)
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / reference words, after lower-casing and dropping punctuation."""
+    ref, hyp = _words(reference), _words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[len(hyp)] / max(len(ref), 1)
+
+
+@contextlib.asynccontextmanager
+async def running_consumer(
+    settings: Settings, executor: TranscriptionExecutor, *, assigned_timeout: float = 30.0
+) -> AsyncIterator[TranscriptionConsumer]:
+    """A consumer running in the background, yielded once it holds partitions; stopped on exit."""
+    service = TranscriptionConsumer(settings, executor)
+    task = asyncio.create_task(service.run())
+    deadline = asyncio.get_running_loop().time() + assigned_timeout
+    while service.health.partitions_assigned == 0:
+        if task.done():
+            task.result()  # raises what stopped it
+            raise AssertionError("consumer stopped before partitions were assigned")
+        if asyncio.get_running_loop().time() > deadline:
+            task.cancel()
+            raise AssertionError(f"consumer got no partitions within {assigned_timeout}s")
+        await asyncio.sleep(0.05)
+    try:
+        yield service
+    finally:
+        service.stop()
+        await asyncio.wait_for(task, timeout=settings.shutdown_timeout_s + 30)
+
+
+async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 60.0, settle: float = 0.0) -> list:
+    """All records of a topic from the beginning: waits for ``expect`` of them, then ``settle`` s more."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        settle_until = None
+        while True:
+            now = loop.time()
+            if len(records) >= expect and settle_until is None:
+                settle_until = now + settle
+            if settle_until is not None and now >= settle_until:
+                return records
+            if now > deadline:
+                raise AssertionError(f"{topic}: {len(records)} of {expect} records within {timeout}s")
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+    finally:
+        await consumer.stop()
+
+
+def results_by_job(records) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in records:
+        value = json.loads(r.value)
+        out.setdefault(value["job_id"], []).append(value)
+    return out
+
+
+async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = sorted(consumer.partitions_for_topic(topic) or [])
+        return {p: await consumer.committed(TopicPartition(topic, p)) for p in parts}
+    finally:
+        await consumer.stop()

@@ -1,0 +1,47 @@
+from aiokafka import TopicPartition
+
+from streamscribe.consumer import OffsetTracker
+
+TP0, TP1 = TopicPartition("t", 0), TopicPartition("t", 1)
+
+
+def test_commit_waits_for_every_earlier_offset_of_the_partition():
+    tracker = OffsetTracker()
+    for offset in (10, 11, 12):
+        tracker.add(TP0, offset)
+    tracker.done(TP0, 12)  # a short job finished behind a long one
+    assert tracker.committable() == {}, "committing 13 would skip unfinished 10 and 11 on a crash"
+    tracker.done(TP0, 10)
+    assert tracker.committable() == {TP0: 11}
+    tracker.done(TP0, 11)
+    assert tracker.committable() == {TP0: 13}
+    assert tracker.in_flight() == 0
+
+
+def test_only_advanced_partitions_are_committed_again():
+    tracker = OffsetTracker()
+    tracker.add(TP0, 0)
+    tracker.add(TP1, 5)
+    tracker.done(TP0, 0)
+    tracker.done(TP1, 5)
+    offsets = tracker.committable()
+    assert offsets == {TP0: 1, TP1: 6}
+    tracker.mark_committed(offsets)
+    assert tracker.committable() == {}
+    assert tracker.committed(TP1) == 6
+    tracker.add(TP1, 6)
+    tracker.done(TP1, 6)
+    assert tracker.committable() == {TP1: 7}
+    assert tracker.committable({TP0}) == {}
+
+
+def test_revoked_partition_is_forgotten_and_late_completions_ignored():
+    tracker = OffsetTracker()
+    tracker.add(TP0, 3)
+    tracker.add(TP0, 4)
+    tracker.done(TP0, 3)
+    assert tracker.in_flight(TP0) == 1
+    tracker.drop({TP0})
+    tracker.done(TP0, 4)  # the job finished after the partition moved to another consumer
+    assert tracker.committable() == {}
+    assert tracker.in_flight() == 0

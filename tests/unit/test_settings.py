@@ -33,3 +33,16 @@ def test_seed_variables_are_honoured(monkeypatch):
     assert s.audio_pipeline_dir == Path("/srv/audio")
     monkeypatch.setenv("STREAMSCRIBE_USE_GPU_PIPELINE", "false")
     assert Settings().use_gpu_pipeline is False, "the prefixed name wins"
+
+
+def test_readme_documents_every_setting():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`STREAMSCRIBE_{name.upper()}`" not in readme]
+    assert not missing, f"add these settings to the README's configuration table: {missing}"
+
+
+def test_readme_set_up_commands_are_the_ci_commands():
+    root = Path(__file__).resolve().parents[2]
+    test_command = "python3 -m pip install -e '.[test]' && python3 -m pytest"
+    assert test_command in (root / "README.md").read_text()
+    assert test_command in (root / ".ci" / "run").read_text()

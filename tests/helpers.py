@@ -109,3 +109,26 @@ async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[i
         return {p: await consumer.committed(TopicPartition(topic, p)) for p in parts}
     finally:
         await consumer.stop()
+
+
+def word_label_accuracy(transcript, reference_turns) -> float:
+    """Share of words whose aligned speaker matches the reference speaker at the word's midpoint,
+    after the best one-to-one mapping of hypothesis to reference labels."""
+    from itertools import permutations
+
+    from streamscribe.pipeline.alignment import SpeakerLookup
+
+    reference = SpeakerLookup(reference_turns)
+    pairs = []
+    for segment in transcript.segments:
+        for w in segment.words:
+            mid = (w.start + w.end) / 2
+            hyp = next(a.speaker for a in transcript.aligned_segments if a.start <= mid <= a.end)
+            pairs.append((hyp, reference.speaker_at(mid, mid)))
+    hyps = sorted({h for h, _ in pairs})
+    refs = sorted({r for _, r in pairs})
+    best = 0
+    for perm in permutations(refs + [None] * max(0, len(hyps) - len(refs)), len(hyps)):
+        mapping = dict(zip(hyps, perm))
+        best = max(best, sum(mapping[h] == r for h, r in pairs))
+    return best / len(pairs)

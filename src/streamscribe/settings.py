@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,26 @@ class Settings(BaseSettings):
     cpu_threads: int = Field(default=0, ge=0, description="Threads for the CPU model; 0 = CTranslate2 default (4, or OMP_NUM_THREADS).")
     beam_size: int = Field(default=5, ge=1)
     vad_filter: bool = True
+    diarization_mode: Literal["pyannote", "channel", "off"] = Field(
+        default="pyannote",
+        description="pyannote: neural speaker diarization; channel: one speaker per stereo channel; off.",
+    )
+    diarization_pipeline: str = Field(
+        default="offline",
+        description="offline (bundled weights) or any pyannote pipeline: local directory or hub id.",
+    )
+    diarization_segmentation_step: float = Field(
+        default=0.2, gt=0, le=1, description="Hop between 10 s windows (fraction); smaller is slower, a bit more accurate."
+    )
+    diarization_embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx", description="Runtime of the CAM++ embedding on the CPU (offline pipeline)."
+    )
+    hf_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("HF_TOKEN"),
+        description="Hugging Face token for gated pyannote pipelines (never logged).",
+    )
+    hf_token_file: Path | None = Field(default=None, description="File holding the token (a mounted secret).")
     model_cache_dir: Path = Field(
         default=Path.home() / ".cache" / "streamscribe",
         description="Where assembled offline models (e.g. Whisper base) are kept.",
@@ -78,6 +98,14 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def huggingface_token(self) -> str | None:
+        """The token from the variable, else from the secret file."""
+        if self.hf_token is not None:
+            return self.hf_token.get_secret_value()
+        if self.hf_token_file is not None:
+            return self.hf_token_file.read_text().strip() or None
+        return None
 
     @field_validator("bootstrap_servers", mode="before")
     @classmethod

@@ -29,7 +29,15 @@ from aiokafka.structs import ConsumerRecord
 
 from ..metrics import Health
 from ..metrics import registry as metrics
-from ..pipeline import DecodedAudio, JobError, TranscriptionExecutor, decode_audio, realtime_factor, resolve_audio_path
+from ..pipeline import (
+    DecodedAudio,
+    JobError,
+    SpeakerHints,
+    TranscriptionExecutor,
+    decode_audio,
+    realtime_factor,
+    resolve_audio_path,
+)
 from ..schemas import ErrorCode, ErrorInfo, SourceRef, TranscriptResult
 from ..settings import Settings
 from .offsets import OffsetTracker
@@ -224,7 +232,10 @@ class TranscriptionConsumer:
                 )
             audio = await asyncio.get_running_loop().run_in_executor(self._decode_pool, self._load_audio, event.audio_uri)
             log.info("job %s: %.1fs of audio from %s", job_id, audio.duration, audio.source)
-            transcript = await self.executor.transcribe(audio, language=event.language, enable_diarization=event.diarize)
+            hints = SpeakerHints(event.num_speakers, event.min_speakers, event.max_speakers)
+            transcript = await self.executor.transcribe(
+                audio, language=event.language, enable_diarization=event.diarize, hints=hints
+            )
             result = TranscriptResult(
                 **transcript.model_dump(),
                 job_id=job_id,
@@ -256,7 +267,7 @@ class TranscriptionConsumer:
     def _load_audio(self, audio_uri: str) -> DecodedAudio:
         """On the decode pool: resolve and decode, so the executor gets ready samples."""
         path = resolve_audio_path(audio_uri, self.settings.audio_pipeline_dir)
-        audio = decode_audio(path)
+        audio = decode_audio(path, keep_channels=self.settings.diarization_mode == "channel")
         metrics.STAGE_DURATION.labels("audio_decode").observe(audio.decode_seconds)
         return audio
 

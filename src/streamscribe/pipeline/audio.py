@@ -27,6 +27,7 @@ class DecodedAudio:
     source: str
     decode_seconds: float = 0.0
     sample_rate: int = SAMPLE_RATE
+    channels: np.ndarray | None = None  # (2, n) left/right, kept only for channel diarization
 
     @property
     def duration(self) -> float:
@@ -55,18 +56,31 @@ def resolve_audio_path(audio_uri: str, base_dir: Path | None = None) -> Path:
     return path
 
 
-def decode_audio(path: Path | str) -> DecodedAudio:
-    """Decode any format PyAV reads (wav, flac, mp3, ogg, m4a, ...) to 16 kHz mono float32."""
+def decode_audio(path: Path | str, keep_channels: bool = False) -> DecodedAudio:
+    """Decode any format PyAV reads (wav, flac, mp3, ogg, m4a, ...) to 16 kHz mono float32.
+
+    ``keep_channels`` also keeps left and right (for channel diarization); a mono file has
+    none to keep.
+    """
     from faster_whisper.audio import decode_audio as _decode
 
     path = Path(path)
     if not path.is_file():
         raise JobError(ErrorCode.AUDIO_NOT_FOUND, f"audio file not found: {path}")
     started = time.perf_counter()
+    channels = None
     try:
-        samples = _decode(str(path), sampling_rate=SAMPLE_RATE)
+        if keep_channels:
+            left, right = _decode(str(path), sampling_rate=SAMPLE_RATE, split_stereo=True)
+            samples = (left + right) / 2
+            if not np.array_equal(left, right):  # PyAV upmixes mono to two equal channels
+                channels = np.stack([left, right])
+        else:
+            samples = _decode(str(path), sampling_rate=SAMPLE_RATE)
     except Exception as exc:  # PyAV raises many types for bad input; all mean "cannot decode"
         raise JobError(ErrorCode.AUDIO_DECODE_FAILED, f"cannot decode {path.name}: {exc}") from exc
     if samples.size == 0:
         raise JobError(ErrorCode.AUDIO_DECODE_FAILED, f"{path.name} contains no audio samples")
-    return DecodedAudio(samples=samples, source=str(path), decode_seconds=time.perf_counter() - started)
+    return DecodedAudio(
+        samples=samples, source=str(path), decode_seconds=time.perf_counter() - started, channels=channels
+    )

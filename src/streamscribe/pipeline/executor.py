@@ -15,6 +15,7 @@ from ..metrics import registry as metrics
 from ..schemas import ErrorCode, Transcript
 from ..settings import Settings
 from .audio import DecodedAudio
+from .diarization import DiarizationConfig, SpeakerHints
 from .errors import JobError
 from .fallback import describe_fallback, fallback_reason, provider_chain
 from .gpu_pipeline import GPUTranscriptionPipeline
@@ -49,10 +50,12 @@ class TranscriptionExecutor:
         *,
         language: str | None = None,
         enable_diarization: bool = True,
+        hints: SpeakerHints | None = None,
         providers: list[str] | None = None,
     ) -> Transcript:
         providers = providers or self.provider_chain()
-        transcript = await self._submit(self._run_chain, audio, language, enable_diarization, providers)
+        options = {"language": language, "enable_diarization": enable_diarization, "hints": hints}
+        transcript = await self._submit(self._run_chain, audio, options, providers)
         _observe(transcript)
         return transcript
 
@@ -81,6 +84,7 @@ class TranscriptionExecutor:
             beam_size=s.beam_size,
             vad_filter=s.vad_filter,
             cache_dir=s.model_cache_dir,
+            diarization=diarization_config(s),
         )
         try:
             pipeline.load()
@@ -88,6 +92,8 @@ class TranscriptionExecutor:
             self._load_errors[provider] = exc
             raise
         metrics.MODEL_LOAD.labels(s.whisper_model, provider).set(pipeline.load_seconds or 0.0)
+        if pipeline.diarizer_load_seconds:
+            metrics.MODEL_LOAD.labels(f"diarization:{s.diarization_pipeline}", provider).set(pipeline.diarizer_load_seconds)
         self._pipelines[provider] = pipeline
         return pipeline
 
@@ -103,13 +109,10 @@ class TranscriptionExecutor:
                 self._log_fallback(provider, chain[i + 1], exc)
         raise AssertionError("empty provider chain")
 
-    def _run_chain(
-        self, audio: DecodedAudio, language: str | None, enable_diarization: bool, providers: list[str]
-    ) -> Transcript:
+    def _run_chain(self, audio: DecodedAudio, options: dict, providers: list[str]) -> Transcript:
         for i, provider in enumerate(providers):
             try:
-                pipeline = self._pipeline(provider)
-                return pipeline.transcribe(audio, enable_diarization=enable_diarization, language=language)
+                return self._pipeline(provider).transcribe(audio, **options)
             except JobError:
                 raise  # about the input, not the provider: another provider would fail the same way
             except Exception as exc:
@@ -129,6 +132,17 @@ class TranscriptionExecutor:
         log.warning(describe_fallback(from_provider, to_provider, exc), exc_info=reason == "error")
         log.info("Using %s transcription", to_provider.upper())
         metrics.FALLBACKS.labels(from_provider, to_provider, reason).inc()
+
+
+def diarization_config(settings: Settings) -> DiarizationConfig:
+    return DiarizationConfig(
+        mode=settings.diarization_mode,
+        pipeline=settings.diarization_pipeline,
+        token=settings.huggingface_token(),
+        segmentation_step=settings.diarization_segmentation_step,
+        embedding_backend=settings.diarization_embedding_backend,
+        cache_dir=settings.model_cache_dir,
+    )
 
 
 def _observe(transcript: Transcript) -> None:

@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 
 from ..schemas import PerformanceMetrics, StageTiming, Transcript
-from .audio import DecodedAudio, decode_audio
 from . import devices
+from .alignment import align_words
+from .audio import DecodedAudio, decode_audio
+from .channels import ChannelDiarizer
+from .diarization import DiarizationConfig, NeuralDiarizer, SpeakerHints
 from .models import choose_device, load_whisper_model
 from .transcription import TranscriptionOptions, transcribe
 
@@ -21,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class GPUTranscriptionPipeline:
-    """Whisper transcription (+ diarization and alignment) on one device.
+    """Whisper transcription, speaker diarization and word/speaker alignment on one device.
 
     ``device="auto"`` picks CUDA when a GPU is usable, else the CPU; the name is the seed's,
     the class runs on either.
@@ -37,6 +40,7 @@ class GPUTranscriptionPipeline:
         beam_size: int = 5,
         vad_filter: bool = True,
         cache_dir: Path | None = None,
+        diarization: DiarizationConfig | None = None,
     ) -> None:
         if device == "auto":
             device = "cuda" if devices.cuda_device_count() > 0 else "cpu"
@@ -49,8 +53,10 @@ class GPUTranscriptionPipeline:
         self.beam_size = beam_size
         self.vad_filter = vad_filter
         self.cache_dir = cache_dir or Path.home() / ".cache" / "streamscribe"
+        self.diarization = diarization or DiarizationConfig(cache_dir=self.cache_dir)
         self.load_seconds: float | None = None
         self._whisper = None
+        self._diarizer: NeuralDiarizer | ChannelDiarizer | None = None
 
     @property
     def provider(self) -> str:
@@ -61,20 +67,33 @@ class GPUTranscriptionPipeline:
     def loaded(self) -> bool:
         return self._whisper is not None
 
+    @property
+    def diarizer_load_seconds(self) -> float | None:
+        return self._diarizer.load_seconds if self._diarizer is not None else None
+
     def load(self) -> "GPUTranscriptionPipeline":
-        """Load the models (once). Raises when the device or model is unusable."""
+        """Load the models (once). Raises when the device or a model is unusable."""
         if self._whisper is None:
             choice = choose_device(self.device, self.compute_type)
             self.compute_type = choice.compute_type
             self._whisper, self.load_seconds = load_whisper_model(
                 self.whisper_model_name, choice, cache_dir=self.cache_dir, cpu_threads=self.cpu_threads
             )
-            self._log_memory("After Model Load")
+            self._log_memory("After Whisper Load")
+        if self._diarizer is None and self.diarization.mode != "off":
+            if self.diarization.mode == "channel":
+                self._diarizer = ChannelDiarizer()
+            else:
+                self._diarizer = NeuralDiarizer(self.diarization, self.device).load()
+                self._log_memory("After Diarization Load")
         return self
 
     def cleanup_models(self) -> None:
         """Drop the models and give their memory back (the seed's cleanup)."""
         self._whisper = None
+        if self._diarizer is not None:
+            self._diarizer.close()
+            self._diarizer = None
         devices.release_gpu_memory()
         self._log_memory("After Cleanup")
 
@@ -94,12 +113,13 @@ class GPUTranscriptionPipeline:
         *,
         enable_diarization: bool = True,
         language: str | None = None,
+        hints: SpeakerHints | None = None,
     ) -> Transcript:
         """Run every stage on one recording and time each."""
         self.load()
         started = time.perf_counter()
         if not isinstance(audio, DecodedAudio):
-            audio = decode_audio(audio)
+            audio = decode_audio(audio, keep_channels=self.diarization.mode == "channel")
         stages = {"audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4))}
 
         self._log_memory("Before Transcription")
@@ -109,13 +129,22 @@ class GPUTranscriptionPipeline:
         stages["transcription"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
         self._log_memory("After Transcription")
 
-        if enable_diarization:
-            _note_diarization_missing()
+        turns, aligned = [], []
+        if enable_diarization and self._diarizer is not None:
+            t0 = time.perf_counter()
+            turns = self._diarizer(audio, hints or SpeakerHints())
+            stages["diarization"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
+            self._log_memory("After Diarization")
+            t0 = time.perf_counter()
+            aligned = align_words(output.segments, turns)
+            stages["alignment"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
 
         total = audio.decode_seconds + (time.perf_counter() - started)
         return Transcript(
             full_text=" ".join(s.text for s in output.segments).strip(),
             segments=output.segments,
+            aligned_segments=aligned,
+            speaker_turns=turns,
             language=output.language,
             duration=round(audio.duration, 3),
             provider=self.provider,
@@ -126,12 +155,3 @@ class GPUTranscriptionPipeline:
         if self.device == "cuda":
             devices.log_gpu_memory(label)
 
-
-_diarization_note_logged = False
-
-
-def _note_diarization_missing() -> None:
-    global _diarization_note_logged
-    if not _diarization_note_logged:
-        _diarization_note_logged = True
-        log.info("speaker diarization is not in this build yet: aligned_segments and speaker_turns stay empty")

@@ -84,6 +84,7 @@ class ErrorCode(str, Enum):
     UNSUPPORTED_AUDIO_URI = "unsupported_audio_uri"
     AUDIO_NOT_FOUND = "audio_not_found"
     AUDIO_DECODE_FAILED = "audio_decode_failed"
+    UNSUPPORTED_AUDIO = "unsupported_audio"
     UNSUPPORTED_MODEL = "unsupported_model"
     TRANSCRIPTION_FAILED = "transcription_failed"
     INTERNAL_ERROR = "internal_error"

@@ -12,6 +12,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from .formats import FORMATS
 from .settings import Settings
 
 log = logging.getLogger("streamscribe")
@@ -22,18 +23,6 @@ def _setup_logging(level: str, quiet_kafka: bool = False) -> None:
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     if quiet_kafka:
         logging.getLogger("aiokafka").setLevel(logging.WARNING)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes):02d}:{secs:04.1f}"
-
-
-def format_text(result) -> str:
-    """Human-readable transcript: one timed line per segment (per speaker turn when diarized)."""
-    if result.aligned_segments:
-        return "\n".join(f"[{_clock(s.start)} - {_clock(s.end)}] {s.speaker}: {s.text}" for s in result.aligned_segments)
-    return "\n".join(f"[{_clock(s.start)} - {_clock(s.end)}] {s.text}" for s in result.segments)
 
 
 def sample_audio() -> Path:
@@ -49,7 +38,12 @@ def sample_audio() -> Path:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from .app import EXIT_FORCED, run_service
 
-    code = asyncio.run(run_service(settings))
+    try:
+        code = asyncio.run(run_service(settings))
+    except Exception as exc:  # start-up failures (model, broker): one clear line, the traceback at DEBUG
+        log.debug("start-up failed", exc_info=True)
+        log.critical("streamscribe could not start: %s", exc)
+        return 1
     if code == EXIT_FORCED:
         logging.shutdown()
         os._exit(code)  # the executor thread may still be inside a model call: do not wait for it
@@ -73,12 +67,14 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from .formats import render
     from .pipeline import JobError, TranscriptionExecutor, decode_audio
 
     async def go():
         executor = TranscriptionExecutor(settings)
         try:
-            audio = await asyncio.to_thread(decode_audio, args.file)
+            keep_channels = settings.diarization_mode == "channel"
+            audio = await asyncio.to_thread(decode_audio, args.file, keep_channels)
             return await executor.transcribe(
                 audio, language=args.language, enable_diarization=not args.no_diarize,
                 providers=executor.provider_chain(force_cpu=args.force_cpu),
@@ -91,7 +87,7 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
     except JobError as exc:
         print(f"error ({exc.code.value}): {exc.message}", file=sys.stderr)
         return 2
-    print(transcript.model_dump_json(indent=2) if args.format == "json" else format_text(transcript))
+    print(render(transcript, args.format, uri=Path(args.file).stem))
     return 0
 
 
@@ -108,6 +104,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def _demo(files: list[Path], settings: Settings, timeout: float) -> int:
     from .app import kafka_endpoint
     from .consumer import TranscriptionConsumer
+    from .formats import to_text
     from .metrics import Health, MetricsServer
     from .pipeline import TranscriptionExecutor
     from .submit import ResultReader, event_for_file, submit_events
@@ -132,7 +129,7 @@ async def _demo(files: list[Path], settings: Settings, timeout: float) -> int:
                     if result.status == "completed":
                         header += (f", {result.duration:.1f}s audio on {result.provider}, "
                                    f"{result.realtime_factor:.1f}x realtime (audio s / wall s)")
-                        print(f"{header}\n{format_text(result)}\n", flush=True)
+                        print(f"{header}\n{to_text(result)}\n", flush=True)
                     else:
                         failures += 1
                         print(f"{header}: {result.error.code.value}: {result.error.message}\n", flush=True)
@@ -200,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transcribe", help="transcribe one file here, without Kafka")
     p.add_argument("file")
-    p.add_argument("--format", choices=["json", "text"], default="json")
+    p.add_argument("--format", choices=FORMATS, default="json", help="json (default), text, srt, vtt or rttm")
     p.add_argument("--language")
     p.add_argument("--no-diarize", action="store_true")
     p.add_argument("--force-cpu", action="store_true")

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         description="offline (bundled weights) or any pyannote pipeline: local directory or hub id.",
     )
     diarization_segmentation_step: float = Field(
-        default=0.2, gt=0, le=1, description="Hop between 10 s windows (fraction); smaller is slower, a bit more accurate."
+        default=0.3, gt=0, le=1, description="Hop between 10 s windows (fraction); smaller is slower, a bit more accurate."
     )
     diarization_embedding_backend: Literal["onnx", "torch"] = Field(
         default="onnx", description="Runtime of the CAM++ embedding on the CPU (offline pipeline)."

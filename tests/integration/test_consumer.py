@@ -161,3 +161,28 @@ def _samples(text: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             out[name] = float(value)
     return out
+
+
+async def test_two_speaker_sample_through_kafka_gets_speaker_labelled_words(settings, cpu_executor, audio_dir):
+    from helpers import word_label_accuracy
+
+    from streamscribe.pipeline import read_rttm
+    from streamscribe.schemas import TranscriptResult
+
+    event = event_for_file(audio_dir / "pyannote_sample.wav", max_speakers=4)
+    mono = event_for_file(audio_dir / "jfk.flac", diarize=False)
+    async with running_consumer(settings, cpu_executor):
+        await submit_events(settings.bootstrap_servers, settings.input_topic, [event, mono])
+        records = await read_topic(settings.bootstrap_servers, settings.results_topic, expect=2, timeout=120)
+    by_job = {job: TranscriptResult.model_validate(rs[0]) for job, rs in results_by_job(records).items()}
+
+    result = by_job[event.job_id]
+    assert result.status == "completed"
+    assert len({t.speaker for t in result.speaker_turns}) == 2
+    reference = read_rttm((audio_dir / "pyannote_sample.rttm").read_text())["sample"]
+    assert word_label_accuracy(result, reference) >= 0.90
+    assert {"diarization", "alignment"} <= set(result.performance_metrics.stages)
+
+    skipped = by_job[mono.job_id]
+    assert skipped.status == "completed" and skipped.speaker_turns == [] and skipped.aligned_segments == []
+    assert "diarization" not in skipped.performance_metrics.stages

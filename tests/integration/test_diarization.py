@@ -40,8 +40,11 @@ def test_lecture_is_one_speaker(diarizer, audio_dir):
 
 
 def test_speaker_count_hint_is_obeyed(diarizer, audio_dir):
-    turns = diarizer(decode_audio(audio_dir / "pyannote_sample.wav"), SpeakerHints(num_speakers=3))
-    assert len({t.speaker for t in turns}) == 3
+    # Two speakers by default (test above); the hint forces one.
+    turns = diarizer(decode_audio(audio_dir / "pyannote_sample.wav"), SpeakerHints(num_speakers=1))
+    assert {t.speaker for t in turns} == {"SPEAKER_00"}
+    turns = diarizer(decode_audio(audio_dir / "pyannote_sample.wav"), SpeakerHints(max_speakers=1))
+    assert {t.speaker for t in turns} == {"SPEAKER_00"}
 
 
 def test_words_get_the_reference_speaker(pipeline, audio_dir):
@@ -90,3 +93,10 @@ def test_pipeline_is_built_once_for_many_jobs(monkeypatch, audio_dir, tmp_path):
         for name in ("jfk.flac", "hotwords.mp3", "pyannote_sample.wav"):
             assert p.transcribe(audio_dir / name).speaker_turns
     assert calls == [1]
+
+
+@pytest.mark.parametrize("source", ["/nonexistent/pipeline", "pyannote/speaker-diarization-community-1"])
+def test_unloadable_pipeline_fails_with_a_hint_offline(monkeypatch, source):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="STREAMSCRIBE_DIARIZATION_PIPELINE=offline"):
+        NeuralDiarizer(DiarizationConfig(pipeline=source)).load()

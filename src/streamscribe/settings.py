@@ -92,6 +92,29 @@ class Settings(BaseSettings):
         description="Where assembled offline models (e.g. Whisper base) are kept.",
     )
 
+    # --- Providers and fallback ------------------------------------------------------------
+    providers: str | None = Field(
+        default=None,
+        description="Provider chain, e.g. cuda,cpu,openai. Unset: cuda,cpu with USE_GPU_PIPELINE, else cpu; "
+        "openai appended when an API key is set.",
+    )
+    breaker_threshold: int = Field(default=3, ge=1, description="Consecutive failures that pause a provider.")
+    breaker_cooldown_s: float = Field(default=60.0, gt=0, description="How long a failing provider is skipped.")
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("OPENAI_API_KEY"), description="Enables the OpenAI provider; never logged."
+    )
+    openai_api_key_file: Path | None = Field(default=None, description="File holding the key (a mounted secret).")
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=_env("OPENAI_BASE_URL"), description="For OpenAI-compatible servers."
+    )
+    openai_model: str = "whisper-1"
+    openai_timeout_s: float = Field(default=600.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, description="Client retries with back-off (429, 5xx, network).")
+    openai_max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1_000_000, description="Larger recordings are sent as WAV chunks under this size."
+    )
+    openai_cost_per_minute: float = Field(default=0.006, ge=0, description="USD per audio minute, for the cost counter.")
+
     # --- Metrics / health -----------------------------------------------------------------
     metrics_host: str = "0.0.0.0"
     metrics_port: int = Field(default=9400, ge=0, le=65535, description="0 picks a free port.")
@@ -101,13 +124,21 @@ class Settings(BaseSettings):
 
     def huggingface_token(self) -> str | None:
         """The token from the variable, else from the secret file."""
-        if self.hf_token is not None:
-            return self.hf_token.get_secret_value()
-        if self.hf_token_file is not None:
-            return self.hf_token_file.read_text().strip() or None
-        return None
+        return _secret(self.hf_token, self.hf_token_file)
+
+    def openai_key(self) -> str | None:
+        """The API key from the variable, else from the secret file."""
+        return _secret(self.openai_api_key, self.openai_api_key_file)
 
     @field_validator("bootstrap_servers", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+
+def _secret(value: SecretStr | None, file: Path | None) -> str | None:
+    if value is not None:
+        return value.get_secret_value() or None
+    if file is not None:
+        return file.read_text().strip() or None
+    return None

@@ -186,3 +186,34 @@ async def test_two_speaker_sample_through_kafka_gets_speaker_labelled_words(sett
     skipped = by_job[mono.job_id]
     assert skipped.status == "completed" and skipped.speaker_turns == [] and skipped.aligned_segments == []
     assert "diarization" not in skipped.performance_metrics.stages
+
+
+async def test_gpu_chain_on_a_machine_without_gpu_completes_on_cpu_counting_one_fallback(settings, audio_dir):
+    from streamscribe.metrics import REGISTRY
+    from streamscribe.pipeline import TranscriptionExecutor, devices
+
+    if devices.cuda_device_count() > 0:
+        import pytest
+
+        pytest.skip("asserts the behaviour of a machine without a GPU")
+    settings = settings.model_copy(update={"use_gpu_pipeline": True, "breaker_cooldown_s": 600})
+    executor = TranscriptionExecutor(settings)
+
+    def sample(name, labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    fallback_labels = {"from": "cuda", "to": "cpu", "reason": "cuda_unavailable"}
+    fallbacks = sample("streamscribe_fallbacks_total", fallback_labels)
+    skips = sample("streamscribe_provider_skips_total", {"provider": "cuda"})
+    events = [event_for_file(audio_dir / name, diarize=False) for name in ("jfk.flac", "hotwords.mp3", "stereo_diarization.wav")]
+    try:
+        async with running_consumer(settings, executor):
+            await submit_events(settings.bootstrap_servers, settings.input_topic, events)
+            records = await read_topic(settings.bootstrap_servers, settings.results_topic, expect=3, timeout=90)
+    finally:
+        await executor.shutdown()
+    results = [rs[0] for rs in results_by_job(records).values()]
+    assert [r["status"] for r in results] == ["completed"] * 3
+    assert {r["provider"] for r in results} == {"cpu"}
+    assert sample("streamscribe_fallbacks_total", fallback_labels) == fallbacks + 1, "counted once per cool-down"
+    assert sample("streamscribe_provider_skips_total", {"provider": "cuda"}) == skips + 3

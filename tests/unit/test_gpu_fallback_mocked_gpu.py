@@ -7,12 +7,14 @@ tiny.en model on real audio.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
 from streamscribe import async_transcribe_gpu, is_gpu_available, shutdown_gpu_executor, transcribe_audio_file
 from streamscribe.metrics import REGISTRY
+from streamscribe.pipeline.breaker import CircuitBreaker
 from streamscribe.pipeline import GPUTranscriptionPipeline, JobError, TranscriptionExecutor, decode_audio, devices, wrapper
 from streamscribe.schemas import ErrorCode
 from streamscribe.settings import Settings
@@ -56,6 +58,10 @@ async def seed_env(monkeypatch):
     await shutdown_gpu_executor()
 
 
+def fallback_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "falling back" in r.getMessage()]
+
+
 def mock_gpu_present(monkeypatch):
     monkeypatch.setattr(devices, "cuda_device_count", lambda: 1)
 
@@ -94,10 +100,7 @@ async def test_gpu_enabled_on_a_machine_without_gpu_falls_back_to_cpu_with_warni
         result = await transcribe_audio_file(audio_dir / "jfk.flac")
     assert result["provider"] == "cpu" and "fellow americans" in result["full_text"].lower()
     assert loads[0] == ["cuda", "cpu"]
-    warning = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning and warning[0].getMessage() == (
-        "GPU transcription failed, falling back to CPU: CUDA not available: No NVIDIA GPU detected"
-    )
+    assert fallback_lines(caplog) == ["GPU transcription failed, falling back to CPU: CUDA not available: No NVIDIA GPU detected"]
     assert any(r.getMessage() == "Using CPU transcription" for r in caplog.records)
     assert fallbacks("cuda_unavailable") == before + 1
     assert is_gpu_available() is False
@@ -139,8 +142,9 @@ async def test_mocked_gpu_failing_mid_job_falls_back_to_cpu(monkeypatch, loads, 
         await executor.shutdown()
     assert transcript.provider == "cpu" and "fellow americans" in transcript.full_text.lower()
     assert fallbacks(reason) == before + 1
-    record = next(r for r in caplog.records if r.levelno == logging.WARNING)
-    assert record.getMessage() == f"GPU transcription failed, falling back to CPU: {error}"
+    assert fallback_lines(caplog) == [f"GPU transcription failed, falling back to CPU: {error}"]
+    record = next(r for r in caplog.records if "falling back" in r.getMessage())
+    assert record.levelno == logging.WARNING
     assert bool(record.exc_info) == (reason == "error"), "unexpected errors are logged with their traceback"
 
 
@@ -187,3 +191,64 @@ async def test_shutdown_frees_the_shared_executor(seed_env, audio_dir):
     await shutdown_gpu_executor()
     assert not executor._pipelines and wrapper._executor is None
     assert wrapper._get_gpu_executor() is not executor, "the next call builds a fresh executor"
+
+
+def test_circuit_breaker_opens_after_repeated_failures_and_half_opens_after_cooldown():
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=2, cooldown_s=10, clock=lambda: now[0])
+    assert breaker.record_failure() is False and breaker.allows()
+    assert breaker.record_failure() is True and not breaker.allows()
+    now[0] = 9.9
+    assert not breaker.allows()
+    now[0] = 10.1
+    assert breaker.allows(), "half-open: one try after the cool-down"
+    assert breaker.record_failure() is True and not breaker.allows(), "a failed try re-opens at once"
+    now[0] = 20.2
+    breaker.record_success()
+    assert breaker.allows() and breaker.record_failure() is False
+    assert CircuitBreaker(threshold=5).record_failure(fatal=True) is True, "a load failure opens at once"
+
+
+async def test_mocked_gpu_failing_is_skipped_for_the_cooldown_then_retried(monkeypatch, loads, audio_dir):
+    mock_gpu_present(monkeypatch)
+    loads[1]["cuda"] = "fake"
+    gpu_pipeline_raises(monkeypatch, RuntimeError("CUDA error: an illegal memory access was encountered"))
+    executor = TranscriptionExecutor(Settings(use_gpu_pipeline=True, breaker_threshold=2, breaker_cooldown_s=1.5))
+    audio = decode_audio(audio_dir / "jfk.flac")
+    skips = lambda: REGISTRY.get_sample_value("streamscribe_provider_skips_total", {"provider": "cuda"}) or 0.0  # noqa: E731
+    try:
+        before, skipped = fallbacks("error"), skips()
+        for _ in range(2):  # two failures open the breaker
+            assert (await executor.transcribe(audio, enable_diarization=False)).provider == "cpu"
+        assert fallbacks("error") == before + 2
+        assert (await executor.transcribe(audio, enable_diarization=False)).provider == "cpu"
+        assert fallbacks("error") == before + 2 and skips() == skipped + 1, "open: the GPU is skipped, not paid for"
+        await asyncio.sleep(1.6)
+        assert (await executor.transcribe(audio, enable_diarization=False)).provider == "cpu"
+        assert fallbacks("error") == before + 3, "after the cool-down the GPU is tried again"
+    finally:
+        await executor.shutdown()
+
+
+async def test_mocked_gpu_out_of_memory_is_retried_once_on_the_gpu_before_falling_back(monkeypatch, loads, audio_dir):
+    mock_gpu_present(monkeypatch)
+    loads[1]["cuda"] = "fake"
+    calls = []
+    real = GPUTranscriptionPipeline.transcribe
+
+    def transcribe(self, audio, **kwargs):
+        calls.append((self.device, kwargs.get("low_memory", False)))
+        if self.device == "cuda":
+            raise RuntimeError("CUDA failed with error out of memory")
+        return real(self, audio, **kwargs)
+
+    monkeypatch.setattr(GPUTranscriptionPipeline, "transcribe", transcribe)
+    retries = REGISTRY.get_sample_value("streamscribe_gpu_oom_retries_total") or 0.0
+    executor = TranscriptionExecutor(Settings(use_gpu_pipeline=True))
+    try:
+        transcript = await executor.transcribe(decode_audio(audio_dir / "jfk.flac"), enable_diarization=False)
+    finally:
+        await executor.shutdown()
+    assert calls == [("cuda", False), ("cuda", True), ("cpu", False)]
+    assert transcript.provider == "cpu"
+    assert REGISTRY.get_sample_value("streamscribe_gpu_oom_retries_total") == retries + 1

@@ -109,3 +109,28 @@ REBALANCES = Counter(
     namespace=_NS,
     registry=REGISTRY,
 )
+PROVIDER_SKIPS = Counter(
+    "provider_skips_total",
+    "Jobs that skipped a provider because its circuit breaker was open (it kept failing).",
+    ["provider"],
+    namespace=_NS,
+    registry=REGISTRY,
+)
+GPU_OOM_RETRIES = Counter(
+    "gpu_oom_retries_total",
+    "Retries on the GPU after an out-of-memory error (cache cleared, greedy decoding).",
+    namespace=_NS,
+    registry=REGISTRY,
+)
+API_AUDIO = Counter(
+    "api_audio_seconds_total",
+    "Seconds of audio sent to the OpenAI transcription API (chunk overlaps included).",
+    namespace=_NS,
+    registry=REGISTRY,
+)
+API_COST = Counter(
+    "api_cost_dollars_total",
+    "Estimated OpenAI API cost in USD (api audio minutes x STREAMSCRIBE_OPENAI_COST_PER_MINUTE).",
+    namespace=_NS,
+    registry=REGISTRY,
+)

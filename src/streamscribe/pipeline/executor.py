@@ -1,8 +1,13 @@
-"""The one executor that owns the models.
+"""The one executor that owns the models, and the provider chain walked for each job.
 
 Exactly one thread (``gpu_transcription``) runs model code, as in the seed: a GPU shared by
 several threads contends for memory and ends in OOM. Models load once on that thread and
-stay loaded. Callers hand it already-decoded audio so it never waits on I/O.
+stay loaded. Callers hand it already-decoded audio, and the OpenAI provider is awaited on the
+event loop, so the thread never waits on I/O.
+
+Each job walks the chain (e.g. cuda -> cpu -> openai). A failure is classified, logged in
+the seed's wording and counted, and the next provider takes over; a provider that keeps
+failing is skipped for a cool-down (circuit breaker) so later jobs do not pay for it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from ..metrics import registry as metrics
 from ..schemas import ErrorCode, Transcript
 from ..settings import Settings
 from .audio import DecodedAudio
+from .breaker import CircuitBreaker
 from .diarization import DiarizationConfig, SpeakerHints
 from .errors import JobError
-from .fallback import describe_fallback, fallback_reason, provider_chain
-from .gpu_pipeline import GPUTranscriptionPipeline
+from .fallback import PROVIDERS, ProviderLoadError, describe_fallback, fallback_reason, parse_providers, provider_chain
+from .gpu_pipeline import GPUTranscriptionPipeline, label_speakers, make_diarizer
+from .openai_provider import ApiError, OpenAIConfig, OpenAITranscriber
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +34,35 @@ class TranscriptionExecutor:
     """Runs jobs one at a time on the executor thread, walking the provider chain on failure."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+        self.settings = s = settings or Settings()
+        self._configured_chain = parse_providers(s.providers)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu_transcription")
         self._pipelines: dict[str, GPUTranscriptionPipeline] = {}
-        # A provider that failed to load is not retried per job: its error is replayed.
-        self._load_errors: dict[str, BaseException] = {}
+        self._breakers = {name: CircuitBreaker(s.breaker_threshold, s.breaker_cooldown_s) for name in PROVIDERS}
+        self._openai: OpenAITranscriber | None = None
+        self._api_diarizer = None  # diarizes API transcripts when no local CPU pipeline holds one
 
     @property
     def model_name(self) -> str:
         return self.settings.whisper_model
 
     def provider_chain(self, force_cpu: bool = False) -> list[str]:
-        return provider_chain(self.settings.use_gpu_pipeline, force_cpu)
+        s = self.settings
+        return provider_chain(s.use_gpu_pipeline, force_cpu, self._configured_chain, s.openai_key() is not None)
 
     async def start(self) -> str:
         """Load the first provider of the chain that works; returns its name."""
-        return await self._submit(self._load_first)
+        chain = self.provider_chain()
+        for i, name in enumerate(chain):
+            try:
+                await self._prepare(name)
+                return name
+            except Exception as exc:
+                self._breakers[name].record_failure(fatal=True)
+                if i == len(chain) - 1:
+                    raise
+                self._log_fallback(name, chain[i + 1], exc)
+        raise ValueError("the provider chain is empty: set STREAMSCRIBE_PROVIDERS")
 
     async def transcribe(
         self,
@@ -53,11 +73,40 @@ class TranscriptionExecutor:
         hints: SpeakerHints | None = None,
         providers: list[str] | None = None,
     ) -> Transcript:
-        providers = providers or self.provider_chain()
+        """Transcribe with the first provider that succeeds."""
         options = {"language": language, "enable_diarization": enable_diarization, "hints": hints}
-        transcript = await self._submit(self._run_chain, audio, options, providers)
-        _observe(transcript)
-        return transcript
+        failed: tuple[str, Exception] | None = None
+        for name in providers or self.provider_chain():
+            breaker = self._breakers[name]
+            if not breaker.allows():
+                metrics.PROVIDER_SKIPS.labels(name).inc()
+                log.debug("skipping %s: paused after repeated failures", name)
+                continue
+            if failed is not None:
+                self._log_fallback(failed[0], name, failed[1])
+            try:
+                transcript = await self._run_with_oom_retry(name, audio, options)
+            except JobError:
+                raise  # about the input, not the provider: another provider would fail the same way
+            except Exception as exc:
+                if breaker.record_failure(fatal=isinstance(exc, ProviderLoadError)):
+                    log.warning("pausing the %s provider for %.0fs after repeated failures", name, breaker.cooldown_s)
+                failed = (name, exc)
+                continue
+            breaker.record_success()
+            _observe(transcript)
+            return transcript
+        if failed is None:
+            raise JobError(
+                ErrorCode.TRANSCRIPTION_FAILED, "every provider is paused after repeated failures; retry later", retryable=True
+            )
+        name, exc = failed
+        cause = exc.__cause__ if isinstance(exc, ProviderLoadError) and exc.__cause__ else exc
+        raise JobError(
+            ErrorCode.API_ERROR if isinstance(exc, ApiError) else ErrorCode.TRANSCRIPTION_FAILED,
+            f"{name} transcription failed: {type(cause).__name__}: {cause}",
+            retryable=getattr(exc, "retryable", True),
+        ) from exc
 
     async def shutdown(self) -> None:
         """Wait for the running job, then free the models."""
@@ -65,16 +114,64 @@ class TranscriptionExecutor:
         for pipeline in self._pipelines.values():
             pipeline.cleanup_models()
         self._pipelines.clear()
+        if self._openai is not None:
+            await self._openai.close()
+            self._openai = None
+
+    # --- providers -------------------------------------------------------------------------
+    async def _prepare(self, name: str) -> None:
+        if name == "openai":
+            self._openai_client()
+        else:
+            await self._submit(self._local, name)
+
+    async def _run_with_oom_retry(self, name: str, audio: DecodedAudio, options: dict) -> Transcript:
+        try:
+            return await self._run(name, audio, options)
+        except Exception as exc:
+            if name != "cuda" or fallback_reason(exc) != "gpu_oom":
+                raise
+            log.warning("GPU out of memory; retrying once with the cache cleared and greedy decoding: %s", exc)
+            metrics.GPU_OOM_RETRIES.inc()
+            return await self._run(name, audio, {**options, "low_memory": True})
+
+    async def _run(self, name: str, audio: DecodedAudio, options: dict) -> Transcript:
+        if name != "openai":
+            return await self._submit(self._transcribe_local, name, audio, options)
+        transcript = await self._openai_client().transcribe(audio, options["language"])
+        if options["enable_diarization"] and self.settings.diarization_mode != "off":
+            # Speakers from the local diarizer (CPU), aligned at segment level: the API gives no words.
+            transcript = await self._submit(self._label_api_transcript, transcript, audio, options["hints"])
+        return transcript
+
+    def _openai_client(self) -> OpenAITranscriber:
+        if self._openai is None:
+            s = self.settings
+            key = s.openai_key()
+            if not key:
+                raise ProviderLoadError(
+                    "the openai provider needs an API key: set STREAMSCRIBE_OPENAI_API_KEY or STREAMSCRIBE_OPENAI_API_KEY_FILE"
+                )
+            self._openai = OpenAITranscriber(
+                OpenAIConfig(
+                    api_key=key,
+                    base_url=s.openai_base_url,
+                    model=s.openai_model,
+                    timeout_s=s.openai_timeout_s,
+                    max_retries=s.openai_max_retries,
+                    max_upload_bytes=s.openai_max_upload_bytes,
+                    cost_per_minute=s.openai_cost_per_minute,
+                )
+            )
+        return self._openai
 
     async def _submit(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     # --- on the executor thread -----------------------------------------------------------
-    def _pipeline(self, provider: str) -> GPUTranscriptionPipeline:
+    def _local(self, provider: str) -> GPUTranscriptionPipeline:
         if provider in self._pipelines:
             return self._pipelines[provider]
-        if provider in self._load_errors:
-            raise self._load_errors[provider]
         s = self.settings
         pipeline = GPUTranscriptionPipeline(
             s.whisper_model,
@@ -89,41 +186,24 @@ class TranscriptionExecutor:
         try:
             pipeline.load()
         except Exception as exc:
-            self._load_errors[provider] = exc
-            raise
+            pipeline.cleanup_models()
+            raise ProviderLoadError(f"the {provider} provider could not load its models: {exc}") from exc
         metrics.MODEL_LOAD.labels(s.whisper_model, provider).set(pipeline.load_seconds or 0.0)
         if pipeline.diarizer_load_seconds:
             metrics.MODEL_LOAD.labels(f"diarization:{s.diarization_pipeline}", provider).set(pipeline.diarizer_load_seconds)
         self._pipelines[provider] = pipeline
         return pipeline
 
-    def _load_first(self) -> str:
-        chain = self.provider_chain()
-        for i, provider in enumerate(chain):
-            try:
-                self._pipeline(provider)
-                return provider
-            except Exception as exc:
-                if i == len(chain) - 1:
-                    raise
-                self._log_fallback(provider, chain[i + 1], exc)
-        raise AssertionError("empty provider chain")
+    def _transcribe_local(self, provider: str, audio: DecodedAudio, options: dict) -> Transcript:
+        return self._local(provider).transcribe(audio, **options)
 
-    def _run_chain(self, audio: DecodedAudio, options: dict, providers: list[str]) -> Transcript:
-        for i, provider in enumerate(providers):
-            try:
-                return self._pipeline(provider).transcribe(audio, **options)
-            except JobError:
-                raise  # about the input, not the provider: another provider would fail the same way
-            except Exception as exc:
-                if i == len(providers) - 1:
-                    raise JobError(
-                        ErrorCode.TRANSCRIPTION_FAILED,
-                        f"{provider} transcription failed: {type(exc).__name__}: {exc}",
-                        retryable=True,
-                    ) from exc
-                self._log_fallback(provider, providers[i + 1], exc)
-        raise AssertionError("empty provider chain")
+    def _label_api_transcript(self, transcript: Transcript, audio: DecodedAudio, hints: SpeakerHints | None) -> Transcript:
+        diarizer = self._pipelines["cpu"].diarizer if "cpu" in self._pipelines else None
+        if diarizer is None:
+            if self._api_diarizer is None:
+                self._api_diarizer = make_diarizer(diarization_config(self.settings), "cpu")
+            diarizer = self._api_diarizer
+        return label_speakers(transcript, audio, diarizer, hints)
 
     @staticmethod
     def _log_fallback(from_provider: str, to_provider: str, exc: BaseException) -> None:

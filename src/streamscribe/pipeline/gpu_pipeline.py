@@ -81,11 +81,8 @@ class GPUTranscriptionPipeline:
             )
             self._log_memory("After Whisper Load")
         if self._diarizer is None and self.diarization.mode != "off":
-            if self.diarization.mode == "channel":
-                self._diarizer = ChannelDiarizer()
-            else:
-                self._diarizer = NeuralDiarizer(self.diarization, self.device).load()
-                self._log_memory("After Diarization Load")
+            self._diarizer = make_diarizer(self.diarization, self.device)
+            self._log_memory("After Diarization Load")
         return self
 
     def cleanup_models(self) -> None:
@@ -114,9 +111,16 @@ class GPUTranscriptionPipeline:
         enable_diarization: bool = True,
         language: str | None = None,
         hints: SpeakerHints | None = None,
+        low_memory: bool = False,
     ) -> Transcript:
-        """Run every stage on one recording and time each."""
+        """Run every stage on one recording and time each.
+
+        ``low_memory``: the retry after a GPU out-of-memory error: cached blocks are released
+        first and the beam search narrowed to greedy decoding.
+        """
         self.load()
+        if low_memory:
+            devices.release_gpu_memory()
         started = time.perf_counter()
         if not isinstance(audio, DecodedAudio):
             audio = decode_audio(audio, keep_channels=self.diarization.mode == "channel")
@@ -124,34 +128,56 @@ class GPUTranscriptionPipeline:
 
         self._log_memory("Before Transcription")
         t0 = time.perf_counter()
-        options = TranscriptionOptions(language=language, beam_size=self.beam_size, vad_filter=self.vad_filter)
+        beam_size = 1 if low_memory else self.beam_size
+        options = TranscriptionOptions(language=language, beam_size=beam_size, vad_filter=self.vad_filter)
         output = transcribe(self._whisper, audio, options)
         stages["transcription"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
         self._log_memory("After Transcription")
 
-        turns, aligned = [], []
-        if enable_diarization and self._diarizer is not None:
-            t0 = time.perf_counter()
-            turns = self._diarizer(audio, hints or SpeakerHints())
-            stages["diarization"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
-            self._log_memory("After Diarization")
-            t0 = time.perf_counter()
-            aligned = align_words(output.segments, turns)
-            stages["alignment"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
-
         total = audio.decode_seconds + (time.perf_counter() - started)
-        return Transcript(
+        transcript = Transcript(
             full_text=" ".join(s.text for s in output.segments).strip(),
             segments=output.segments,
-            aligned_segments=aligned,
-            speaker_turns=turns,
             language=output.language,
             duration=round(audio.duration, 3),
             provider=self.provider,
             performance_metrics=PerformanceMetrics(total_duration=round(total, 4), stages=stages),
         )
+        if enable_diarization and self._diarizer is not None:
+            transcript = label_speakers(transcript, audio, self._diarizer, hints)
+            self._log_memory("After Diarization")
+        return transcript
+
+    @property
+    def diarizer(self) -> NeuralDiarizer | ChannelDiarizer | None:
+        return self._diarizer
 
     def _log_memory(self, label: str) -> None:
         if self.device == "cuda":
             devices.log_gpu_memory(label)
 
+
+def make_diarizer(config: DiarizationConfig, device: str) -> NeuralDiarizer | ChannelDiarizer:
+    """The loaded diarizer for ``config.mode`` (which must not be ``off``)."""
+    if config.mode == "channel":
+        return ChannelDiarizer()
+    return NeuralDiarizer(config, device).load()
+
+
+def label_speakers(
+    transcript: Transcript, audio: DecodedAudio, diarizer: NeuralDiarizer | ChannelDiarizer, hints: SpeakerHints | None
+) -> Transcript:
+    """Add speaker turns and speaker-aligned segments to a transcript, timing both stages."""
+    t0 = time.perf_counter()
+    turns = diarizer(audio, hints or SpeakerHints())
+    t1 = time.perf_counter()
+    aligned = align_words(transcript.segments, turns)
+    t2 = time.perf_counter()
+    perf = transcript.performance_metrics or PerformanceMetrics(total_duration=0.0)
+    stages = {
+        **perf.stages,
+        "diarization": StageTiming(duration=round(t1 - t0, 4)),
+        "alignment": StageTiming(duration=round(t2 - t1, 4)),
+    }
+    metrics = PerformanceMetrics(total_duration=round(perf.total_duration + (t2 - t0), 4), stages=stages)
+    return transcript.model_copy(update={"speaker_turns": turns, "aligned_segments": aligned, "performance_metrics": metrics})

@@ -87,6 +87,7 @@ class ErrorCode(str, Enum):
     UNSUPPORTED_AUDIO = "unsupported_audio"
     UNSUPPORTED_MODEL = "unsupported_model"
     TRANSCRIPTION_FAILED = "transcription_failed"
+    API_ERROR = "api_error"
     INTERNAL_ERROR = "internal_error"
 
 

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
     max_event_bytes: int = Field(default=1_048_576, ge=1024, description="Larger events are dead-lettered.")
+    max_audio_seconds: float = Field(
+        default=4 * 3600, gt=0, description="Longer recordings fail (audio_too_long) before any model runs."
+    )
+    max_attempts: int = Field(default=3, ge=1, description="Tries of a job whose failure is retryable.")
+    retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles per attempt, with jitter.")
+    retry_backoff_max_s: float = Field(default=60.0, ge=0)
+    dedup_window: int = Field(
+        default=10_000, ge=0, description="Recent job_ids whose redelivery is skipped (0: off)."
+    )
+    revoke_grace_s: float = Field(
+        default=10.0, ge=0, description="On rebalance, how long running jobs of revoked partitions may finish."
+    )
     shutdown_timeout_s: float = Field(
         default=120.0, gt=0, description="How long SIGTERM waits for running jobs before closing."
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.request
 
@@ -71,6 +70,7 @@ async def test_bad_events_get_a_clear_outcome_and_the_consumer_keeps_going(setti
     not_audio = tmp_path / "notes.wav"
     not_audio.write_text("this is a text file with a .wav name\n" * 20)
     good = event_for_file(audio_dir / "jfk.flac")
+    settings = settings.model_copy(update={"max_audio_seconds": 30})
     bad_schema = {"job_id": "bad-schema", "audio_uri": str(audio_dir / "jfk.flac"), "num_speakers": 0, "colour": "red"}
     async with running_consumer(settings, cpu_executor):
         await produce(settings.bootstrap_servers, settings.input_topic, b"{not json", key=b"k1")
@@ -82,11 +82,12 @@ async def test_bad_events_get_a_clear_outcome_and_the_consumer_keeps_going(setti
                 event_for_file(tmp_path / "does-not-exist.flac", job_id="missing-file"),
                 event_for_file(not_audio, job_id="not-audio"),
                 event_for_file(audio_dir / "jfk.flac", job_id="wrong-model", model="large-v3"),
+                event_for_file(audio_dir / "silero_lecture_60s.wav", job_id="too-long"),
                 good,
             ],
         )
-        results = await read_topic(settings.bootstrap_servers, settings.results_topic, expect=5, timeout=60)
-        dead = await read_topic(settings.bootstrap_servers, settings.dlq_topic, expect=5, timeout=30, settle=2)
+        results = await read_topic(settings.bootstrap_servers, settings.results_topic, expect=6, timeout=60)
+        dead = await read_topic(settings.bootstrap_servers, settings.dlq_topic, expect=6, timeout=30, settle=2)
 
     by_job = {job: rs[0] for job, rs in results_by_job(results).items()}
     assert by_job[good.job_id]["status"] == "completed", "a good event after bad ones is still processed"
@@ -95,6 +96,7 @@ async def test_bad_events_get_a_clear_outcome_and_the_consumer_keeps_going(setti
         "missing-file": "audio_not_found",
         "not-audio": "audio_decode_failed",
         "wrong-model": "unsupported_model",
+        "too-long": "audio_too_long",
     }
     for job_id, code in expected.items():
         assert by_job[job_id]["status"] == "failed"
@@ -102,7 +104,7 @@ async def test_bad_events_get_a_clear_outcome_and_the_consumer_keeps_going(setti
         assert by_job[job_id]["error"]["message"]
     assert "num_speakers" in by_job["bad-schema"]["error"]["message"] and "colour" in by_job["bad-schema"]["error"]["message"]
 
-    assert len(dead) == 5, "every failed event is dead-lettered once, the malformed one included"
+    assert len(dead) == 6, "every failed event is dead-lettered once, the malformed one included"
     headers = [dict(r.headers) for r in dead]
     codes = sorted(h["error_code"].decode() for h in headers)
     assert codes == sorted(["invalid_json", *expected.values()])
@@ -111,7 +113,7 @@ async def test_bad_events_get_a_clear_outcome_and_the_consumer_keeps_going(setti
     assert dict(malformed.headers)["source_topic"].decode() == settings.input_topic
     assert b"not valid JSON" in dict(malformed.headers)["reason"]
     offsets = await committed_offsets(settings.bootstrap_servers, settings.group_id, settings.input_topic)
-    assert sum(o or 0 for o in offsets.values()) == 6, "every outcome was committed"
+    assert sum(o or 0 for o in offsets.values()) == 7, "every outcome was committed"
 
 
 async def test_metrics_and_health_endpoints_report_the_job(settings, cpu_executor, audio_dir):

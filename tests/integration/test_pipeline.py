@@ -73,3 +73,10 @@ def test_unknown_model_fails_with_a_hint_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="offline models: tiny.en, base"):
         GPUTranscriptionPipeline(whisper_model="no-such-model-xyz", device="cpu", cache_dir=tmp_path).load()
+
+
+def test_over_long_audio_is_refused_before_decoding(audio_dir):
+    with pytest.raises(JobError) as info:
+        decode_audio(audio_dir / "jfk.flac", max_seconds=5)
+    assert info.value.code is ErrorCode.AUDIO_TOO_LONG and "11s long" in info.value.message
+    assert decode_audio(audio_dir / "jfk.flac", max_seconds=12).duration == pytest.approx(11.0, abs=0.01)

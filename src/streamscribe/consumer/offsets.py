@@ -13,9 +13,10 @@ from aiokafka import TopicPartition
 
 
 class _Partition:
-    __slots__ = ("pending", "done", "ready", "committed")
+    __slots__ = ("pending", "done", "ready", "committed", "epoch")
 
-    def __init__(self) -> None:
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch  # which assignment of the partition this bookkeeping belongs to
         self.pending: deque[int] = deque()  # admitted offsets, ascending
         self.done: set[int] = set()
         self.ready: int | None = None  # next offset to commit: all below it are finished
@@ -27,15 +28,27 @@ class OffsetTracker:
 
     def __init__(self) -> None:
         self._partitions: dict[TopicPartition, _Partition] = {}
+        self._epochs = 0
 
-    def add(self, tp: TopicPartition, offset: int) -> None:
-        self._partitions.setdefault(tp, _Partition()).pending.append(offset)
-
-    def done(self, tp: TopicPartition, offset: int) -> None:
-        """Mark a job finished (its outcome acknowledged by the broker)."""
+    def add(self, tp: TopicPartition, offset: int) -> int:
+        """Admit an offset; returns the epoch to hand back to ``done``."""
         part = self._partitions.get(tp)
-        if part is None:  # partition revoked while the job ran: not ours to commit any more
+        if part is None:
+            self._epochs += 1
+            part = self._partitions[tp] = _Partition(self._epochs)
+        part.pending.append(offset)
+        return part.epoch
+
+    def owns(self, tp: TopicPartition, epoch: int) -> bool:
+        """False once the partition was revoked after the offset was admitted."""
+        part = self._partitions.get(tp)
+        return part is not None and part.epoch == epoch
+
+    def done(self, tp: TopicPartition, offset: int, epoch: int) -> None:
+        """Mark a job finished (its outcome acknowledged by the broker)."""
+        if not self.owns(tp, epoch):  # revoked while the job ran: not ours to commit any more
             return
+        part = self._partitions[tp]
         part.done.add(offset)
         while part.pending and part.pending[0] in part.done:
             first = part.pending.popleft()

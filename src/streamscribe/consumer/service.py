@@ -11,6 +11,11 @@ An explicit aiokafka loop in the style of aiokafka's own examples:
   executor never waits on Kafka or I/O;
 * every record ends in an outcome: a completed or failed result on the results topic, and
   a dead-letter record for anything that failed; nothing crashes the loop;
+* retryable failures are retried with back-off inside the job's task, so the loop (and the
+  partition's heartbeat) never waits for them;
+* a redelivered event whose job_id already has a result is skipped (``dedup``);
+* on a rebalance, jobs of revoked partitions get a grace period, then are abandoned
+  unpublished and uncommitted for the new owner;
 * shutdown stops fetching, lets running jobs finish (up to ``shutdown_timeout_s``), commits
   and leaves the group.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,6 +46,7 @@ from ..pipeline import (
 )
 from ..schemas import ErrorCode, ErrorInfo, SourceRef, TranscriptResult
 from ..settings import Settings
+from .dedup import RecentResults, ResultsFollower
 from .offsets import OffsetTracker
 from .publisher import MAX_RESULT_BYTES, PublishAborted, ResultPublisher
 from .records import job_id_hint, parse_event
@@ -68,6 +75,9 @@ class TranscriptionConsumer:
         self._slot_freed: asyncio.Event | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._publisher: ResultPublisher | None = None
+        self._recent = RecentResults(max(settings.dedup_window, 1))
+        self._follower: ResultsFollower | None = None
+        self._task_partitions: dict[asyncio.Task, TopicPartition] = {}
 
     # --- control ---------------------------------------------------------------------------
     def stop(self, force: bool = False) -> None:
@@ -107,6 +117,10 @@ class TranscriptionConsumer:
         await producer.start()
         try:
             self._publisher = ResultPublisher(producer, s.results_topic, s.dlq_topic, give_up=self._force)
+            if s.dedup_window > 0:
+                # Before joining: a redelivered event must find the result published before a crash.
+                self._follower = ResultsFollower(s.bootstrap_servers, s.results_topic, self._recent, s.client_id)
+                await self._follower.start()
             consumer.subscribe([s.input_topic], listener=_RebalanceListener(self))
             await consumer.start()
             lag_task = asyncio.create_task(self._report_lag(), name="consumer-lag")
@@ -120,6 +134,8 @@ class TranscriptionConsumer:
                     await lag_task
                 await consumer.stop()  # leaves the group so partitions move at once
         finally:
+            if self._follower is not None:
+                await self._follower.stop()
             await producer.stop()
             self.health.set_partitions(0)
             self._decode_pool.shutdown(wait=False, cancel_futures=True)
@@ -146,14 +162,16 @@ class TranscriptionConsumer:
 
     def _admit(self, record: ConsumerRecord) -> None:
         tp = TopicPartition(record.topic, record.partition)
-        self._tracker.add(tp, record.offset)
-        task = asyncio.create_task(self._handle(record, tp), name=f"job-{record.partition}-{record.offset}")
+        epoch = self._tracker.add(tp, record.offset)
+        task = asyncio.create_task(self._handle(record, tp, epoch), name=f"job-{record.partition}-{record.offset}")
         self._tasks.add(task)
+        self._task_partitions[task] = tp
         task.add_done_callback(self._job_finished)
         metrics.JOBS_IN_FLIGHT.set(len(self._tasks))
 
     def _job_finished(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
+        self._task_partitions.pop(task, None)
         metrics.JOBS_IN_FLIGHT.set(len(self._tasks))
         self._slot_freed.set()
 
@@ -198,13 +216,27 @@ class TranscriptionConsumer:
         metrics.COMMITTED_OFFSETS.inc()
 
     # --- one job ---------------------------------------------------------------------------
-    async def _handle(self, record: ConsumerRecord, tp: TopicPartition) -> None:
-        result, error = await self._process(record)
+    async def _handle(self, record: ConsumerRecord, tp: TopicPartition, epoch: int) -> None:
+        outcome = await self._process(record)
+        if outcome is _ABANDONED:
+            log.info("%s:%d@%d abandoned while stopping: not committed, it will be redelivered", tp.topic, tp.partition, record.offset)
+            return
+        if outcome is _DUPLICATE:
+            metrics.DUPLICATES.inc()
+            self._tracker.done(tp, record.offset, epoch)
+            return
+        result, error, attempts = outcome
+        if not self._tracker.owns(tp, epoch):
+            # Revoked while the job ran: the partition's new owner processes the event again.
+            log.info("%s:%d@%d finished after its partition was revoked: outcome not published", tp.topic, tp.partition, record.offset)
+            return
         try:
             if result is not None:
                 await self._publisher.publish_result(result)
+                self._recent.add(result.job_id)
             if error is not None:
-                await self._publisher.dead_letter(record, error, result.job_id if result else job_id_hint(record.value))
+                job_id = result.job_id if result else job_id_hint(record.value)
+                await self._publisher.dead_letter(record, error, job_id, attempts)
         except PublishAborted as exc:
             log.warning("%s; %s:%d@%d stays uncommitted", exc, record.topic, record.partition, record.offset)
             return
@@ -212,19 +244,24 @@ class TranscriptionConsumer:
             # Not retriable (e.g. over the broker's size limit). Keep the partition moving, but loudly.
             log.error("could not publish the outcome of %s:%d@%d: %s", record.topic, record.partition, record.offset, exc)
             metrics.JOB_ERRORS.labels(ErrorCode.INTERNAL_ERROR.value).inc()
-        self._tracker.done(tp, record.offset)
+        self._tracker.done(tp, record.offset, epoch)
         status = result.status if result else "failed"
         metrics.JOBS.labels(status, (result.provider if result else None) or "none").inc()
         if error is not None:
             metrics.JOB_ERRORS.labels(error.code.value).inc()
 
-    async def _process(self, record: ConsumerRecord) -> tuple[TranscriptResult | None, ErrorInfo | None]:
-        """Run one record to a result; never raises (every failure becomes a failed outcome)."""
+    async def _process(self, record: ConsumerRecord):
+        """Run one record to its final outcome: ``(result, error, attempts)``, ``_DUPLICATE`` or
+        ``_ABANDONED``. Never raises: every failure becomes a failed outcome."""
         source = SourceRef(topic=record.topic, partition=record.partition, offset=record.offset)
         job_id = metadata = None
+        attempts = 1
         try:
             event = parse_event(record.value, self.settings.max_event_bytes)
             job_id, metadata = event.job_id, event.metadata
+            if self.settings.dedup_window > 0 and job_id in self._recent:
+                log.info("job %s already has a published result: redelivery skipped", job_id)
+                return _DUPLICATE
             if event.model and event.model != self.executor.model_name:
                 raise JobError(
                     ErrorCode.UNSUPPORTED_MODEL,
@@ -233,15 +270,28 @@ class TranscriptionConsumer:
             audio = await asyncio.get_running_loop().run_in_executor(self._decode_pool, self._load_audio, event.audio_uri)
             log.info("job %s: %.1fs of audio from %s", job_id, audio.duration, audio.source)
             hints = SpeakerHints(event.num_speakers, event.min_speakers, event.max_speakers)
-            transcript = await self.executor.transcribe(
-                audio, language=event.language, enable_diarization=event.diarize, hints=hints
-            )
+            while True:
+                try:
+                    transcript = await self.executor.transcribe(
+                        audio, language=event.language, enable_diarization=event.diarize, hints=hints
+                    )
+                    break
+                except JobError as exc:
+                    if not exc.retryable or attempts >= self.settings.max_attempts:
+                        raise
+                    delay = retry_delay(attempts, self.settings.retry_backoff_s, self.settings.retry_backoff_max_s)
+                    log.warning("job %s attempt %d failed (%s); retrying in %.1fs", job_id, attempts, exc.message, delay)
+                    metrics.RETRIES.inc()
+                    if await _wait_any(self._stopping, timeout=delay):
+                        return _ABANDONED
+                    attempts += 1
             result = TranscriptResult(
                 **transcript.model_dump(),
                 job_id=job_id,
                 status="completed",
                 model=self.executor.model_name,
                 realtime_factor=realtime_factor(transcript),
+                attempt=attempts,
                 source=source,
                 metadata=metadata,
             )
@@ -249,40 +299,50 @@ class TranscriptionConsumer:
                 "job %s completed on %s: %.1fs audio at %.1fx realtime (audio s / wall s)",
                 job_id, result.provider, result.duration or 0, result.realtime_factor or 0,
             )
-            return result, None
+            return result, None, attempts
         except JobError as exc:
             error = ErrorInfo(code=exc.code, message=exc.message, retryable=exc.retryable)
         except Exception as exc:  # a bug or an unexpected library error: still an outcome, never a crash
             log.exception("job at %s:%d@%d failed unexpectedly", record.topic, record.partition, record.offset)
             error = ErrorInfo(code=ErrorCode.INTERNAL_ERROR, message=f"{type(exc).__name__}: {exc}", retryable=True)
         job_id = job_id or job_id_hint(record.value)
-        log.warning("job %s failed (%s): %s", job_id or "<no job_id>", error.code.value, error.message)
+        log.warning("job %s failed after %d attempt(s) (%s): %s", job_id or "<no job_id>", attempts, error.code.value, error.message)
         if job_id is None:
-            return None, error  # nothing to key a result by: the dead-letter record carries it
+            return None, error, attempts  # nothing to key a result by: the dead-letter record carries it
         failed = TranscriptResult(
-            job_id=job_id, status="failed", error=error, model=self.executor.model_name, source=source, metadata=metadata or {}
+            job_id=job_id, status="failed", error=error, model=self.executor.model_name, attempt=attempts,
+            source=source, metadata=metadata or {},
         )
-        return failed, error
+        return failed, error, attempts
 
     def _load_audio(self, audio_uri: str) -> DecodedAudio:
         """On the decode pool: resolve and decode, so the executor gets ready samples."""
         path = resolve_audio_path(audio_uri, self.settings.audio_pipeline_dir)
-        audio = decode_audio(path, keep_channels=self.settings.diarization_mode == "channel")
+        audio = decode_audio(
+            path, keep_channels=self.settings.diarization_mode == "channel", max_seconds=self.settings.max_audio_seconds
+        )
         metrics.STAGE_DURATION.labels("audio_decode").observe(audio.decode_seconds)
         return audio
 
     # --- rebalance and lag -----------------------------------------------------------------
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._commit(revoked)  # finished work is committed before the partitions move
-        running = sum(self._tracker.in_flight(tp) for tp in revoked)
-        if running:
-            log.info("%d job(s) of revoked partitions still running: their offsets stay uncommitted", running)
+        # Give running jobs of these partitions a short grace to finish and be committed;
+        # what is still running then is abandoned: not published, not committed.
+        running = [t for t, tp in self._task_partitions.items() if tp in revoked]
+        if running and self.settings.revoke_grace_s > 0:
+            await asyncio.wait(running, timeout=self.settings.revoke_grace_s)
+        await self._commit(revoked)
+        left = sum(self._tracker.in_flight(tp) for tp in revoked)
+        if left:
+            log.info("%d job(s) of revoked partitions abandoned uncommitted: the new owner runs them", left)
         self._tracker.drop(revoked)
         for tp in revoked:
             with contextlib.suppress(KeyError):
                 metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
 
-    def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self._follower is not None and assigned:
+            await self._follower.catch_up()  # know what the previous owner published
         self.assignments += 1
         metrics.REBALANCES.inc()
         if self._paused and assigned:
@@ -316,13 +376,24 @@ class _RebalanceListener(ConsumerRebalanceListener):
         await self._service._on_revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned) -> None:
-        self._service._on_assigned(set(assigned))
+        await self._service._on_assigned(set(assigned))
 
 
-async def _wait_any(*events: asyncio.Event, timeout: float) -> None:
+async def _wait_any(*events: asyncio.Event, timeout: float) -> bool:
+    """Wait until one of the events is set or the timeout passes; True if an event was set."""
     waiters = [asyncio.create_task(e.wait()) for e in events]
     try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        return bool(done)
     finally:
         for w in waiters:
             w.cancel()
+
+
+def retry_delay(attempt: int, base_s: float, max_s: float) -> float:
+    """Exponential back-off with jitter: base * 2^(attempt-1), capped, times 0.5-1.5."""
+    return min(max_s, base_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
+_DUPLICATE = object()
+_ABANDONED = object()

@@ -134,3 +134,15 @@ API_COST = Counter(
     namespace=_NS,
     registry=REGISTRY,
 )
+RETRIES = Counter(
+    "job_retries_total",
+    "Retries of jobs whose failure was retryable (after back-off).",
+    namespace=_NS,
+    registry=REGISTRY,
+)
+DUPLICATES = Counter(
+    "duplicates_suppressed_total",
+    "Redelivered events skipped because their job_id already has a published result.",
+    namespace=_NS,
+    registry=REGISTRY,
+)

@@ -56,17 +56,33 @@ def resolve_audio_path(audio_uri: str, base_dir: Path | None = None) -> Path:
     return path
 
 
-def decode_audio(path: Path | str, keep_channels: bool = False) -> DecodedAudio:
+def probe_duration(path: Path) -> float | None:
+    """Duration from the container's header, without decoding (None when it does not say)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return container.duration / 1_000_000 if container.duration else None
+    except Exception:
+        return None  # decoding will report what is wrong with the file
+
+
+def decode_audio(path: Path | str, keep_channels: bool = False, max_seconds: float | None = None) -> DecodedAudio:
     """Decode any format PyAV reads (wav, flac, mp3, ogg, m4a, ...) to 16 kHz mono float32.
 
     ``keep_channels`` also keeps left and right (for channel diarization); a mono file has
-    none to keep.
+    none to keep. ``max_seconds`` refuses longer recordings, before decoding when the
+    container states its duration, so an over-long file never fills memory.
     """
     from faster_whisper.audio import decode_audio as _decode
 
     path = Path(path)
     if not path.is_file():
         raise JobError(ErrorCode.AUDIO_NOT_FOUND, f"audio file not found: {path}")
+    if max_seconds is not None:
+        stated = probe_duration(path)
+        if stated is not None and stated > max_seconds:
+            raise JobError(ErrorCode.AUDIO_TOO_LONG, f"{path.name} is {stated:.0f}s long; the limit is {max_seconds:.0f}s")
     started = time.perf_counter()
     channels = None
     try:
@@ -81,6 +97,10 @@ def decode_audio(path: Path | str, keep_channels: bool = False) -> DecodedAudio:
         raise JobError(ErrorCode.AUDIO_DECODE_FAILED, f"cannot decode {path.name}: {exc}") from exc
     if samples.size == 0:
         raise JobError(ErrorCode.AUDIO_DECODE_FAILED, f"{path.name} contains no audio samples")
+    if max_seconds is not None and samples.size / SAMPLE_RATE > max_seconds:
+        raise JobError(
+            ErrorCode.AUDIO_TOO_LONG, f"{path.name} is {samples.size / SAMPLE_RATE:.0f}s long; the limit is {max_seconds:.0f}s"
+        )
     return DecodedAudio(
         samples=samples, source=str(path), decode_seconds=time.perf_counter() - started, channels=channels
     )

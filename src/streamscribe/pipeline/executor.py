@@ -17,7 +17,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from ..metrics import registry as metrics
-from ..schemas import ErrorCode, Transcript
+from ..schemas import ErrorCode, PerformanceMetrics, StageTiming, Transcript
 from ..settings import Settings
 from .audio import DecodedAudio
 from .breaker import CircuitBreaker
@@ -122,7 +122,7 @@ class TranscriptionExecutor:
     async def _prepare(self, name: str) -> None:
         if name == "openai":
             self._openai_client()
-        else:
+        elif name != "null":
             await self._submit(self._local, name)
 
     async def _run_with_oom_retry(self, name: str, audio: DecodedAudio, options: dict) -> Transcript:
@@ -136,6 +136,8 @@ class TranscriptionExecutor:
             return await self._run(name, audio, {**options, "low_memory": True})
 
     async def _run(self, name: str, audio: DecodedAudio, options: dict) -> Transcript:
+        if name == "null":
+            return _null_transcript(audio)
         if name != "openai":
             return await self._submit(self._transcribe_local, name, audio, options)
         transcript = await self._openai_client().transcribe(audio, options["language"])
@@ -212,6 +214,18 @@ class TranscriptionExecutor:
         log.warning(describe_fallback(from_provider, to_provider, exc), exc_info=reason == "error")
         log.info("Using %s transcription", to_provider.upper())
         metrics.FALLBACKS.labels(from_provider, to_provider, reason).inc()
+
+
+def _null_transcript(audio: DecodedAudio) -> Transcript:
+    """What the ``null`` provider returns: no words, only the audio's length and decode time."""
+    return Transcript(
+        duration=round(audio.duration, 3),
+        provider="null",
+        performance_metrics=PerformanceMetrics(
+            total_duration=round(audio.decode_seconds, 4),
+            stages={"audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4))},
+        ),
+    )
 
 
 def diarization_config(settings: Settings) -> DiarizationConfig:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from .errors import CudaUnavailableError
 from .openai_provider import ApiError
 
-PROVIDERS = ("cuda", "cpu", "openai")
-PROVIDER_NAMES = {"cuda": "GPU", "cpu": "CPU", "openai": "OpenAI API"}
+# "null" runs no model and returns empty transcripts: for load tests of the Kafka path.
+PROVIDERS = ("cuda", "cpu", "openai", "null")
+PROVIDER_NAMES = {"cuda": "GPU", "cpu": "CPU", "openai": "OpenAI API", "null": "null"}
 FALLBACK_REASONS = ("import_error", "cuda_unavailable", "gpu_oom", "api_error", "error")
 
 

@@ -85,6 +85,7 @@ class ErrorCode(str, Enum):
     AUDIO_NOT_FOUND = "audio_not_found"
     AUDIO_DECODE_FAILED = "audio_decode_failed"
     UNSUPPORTED_AUDIO = "unsupported_audio"
+    AUDIO_TOO_LONG = "audio_too_long"
     UNSUPPORTED_MODEL = "unsupported_model"
     TRANSCRIPTION_FAILED = "transcription_failed"
     API_ERROR = "api_error"

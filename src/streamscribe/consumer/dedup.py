@@ -52,7 +52,10 @@ class ResultsFollower:
         self.topic = topic
         self.recent = recent
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, client_id=f"{client_id}-dedup", enable_auto_commit=False
+            bootstrap_servers=bootstrap_servers,
+            client_id=f"{client_id}-dedup",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # a topic re-created empty (memory broker restart): start over
         )
         self._partitions: list[TopicPartition] = []
         self._task: asyncio.Task | None = None

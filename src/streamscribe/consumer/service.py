@@ -351,14 +351,26 @@ class TranscriptionConsumer:
         log.info("assigned partitions: %s", ", ".join(f"{tp.topic}:{tp.partition}" for tp in sorted(assigned)) or "none")
 
     async def _report_lag(self) -> None:
-        """Lag = end offset - committed offset, per assigned partition, every few seconds."""
+        """Lag = end offset - committed offset, per assigned partition, every few seconds.
+
+        Doubles as the broker probe behind readiness: no answer within the interval, not ready.
+        """
         while True:
             await asyncio.sleep(_LAG_REPORT_S)
             partitions = list(self._consumer.assignment())
             if not partitions:
                 continue
             try:
-                ends = await self._consumer.end_offsets(partitions)
+                ends = await asyncio.wait_for(self._consumer.end_offsets(partitions), timeout=_LAG_REPORT_S)
+            except (KafkaError, asyncio.TimeoutError) as exc:
+                if self.health.broker_reachable:
+                    log.warning("broker not answering (%s): not ready until it does", type(exc).__name__)
+                self.health.set_broker_reachable(False)
+                continue
+            if not self.health.broker_reachable:
+                log.info("broker answering again: ready")
+            self.health.set_broker_reachable(True)
+            try:
                 for tp in partitions:
                     committed = self._tracker.committed(tp)
                     if committed is None:

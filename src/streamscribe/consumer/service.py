@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from ..metrics import Health
@@ -78,6 +78,7 @@ class TranscriptionConsumer:
         self._recent = RecentResults(max(settings.dedup_window, 1))
         self._follower: ResultsFollower | None = None
         self._task_partitions: dict[asyncio.Task, TopicPartition] = {}
+        self._membership_lost = False  # a commit was rejected: don't commit on the coming revoke
 
     # --- control ---------------------------------------------------------------------------
     def stop(self, force: bool = False) -> None:
@@ -209,6 +210,12 @@ class TranscriptionConsumer:
             return
         try:
             await self._consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The group no longer knows us (our session expired, or the broker lost its state):
+            # our offsets may belong to another generation. Leave them to the redelivery + dedup.
+            self._membership_lost = True
+            log.warning("offset commit rejected, the group no longer knows this member: %s", exc)
+            return
         except KafkaError as exc:  # e.g. a rebalance in progress: the offsets are committed next turn
             log.warning("offset commit failed, will retry: %s", exc)
             return
@@ -329,13 +336,15 @@ class TranscriptionConsumer:
         # Give running jobs of these partitions a short grace to finish and be committed;
         # what is still running then is abandoned: not published, not committed.
         running = [t for t, tp in self._task_partitions.items() if tp in revoked]
-        if running and self.settings.revoke_grace_s > 0:
+        if running and self.settings.revoke_grace_s > 0 and not self._membership_lost:
             await asyncio.wait(running, timeout=self.settings.revoke_grace_s)
-        await self._commit(revoked)
+        if not self._membership_lost:
+            await self._commit(revoked)
         left = sum(self._tracker.in_flight(tp) for tp in revoked)
         if left:
             log.info("%d job(s) of revoked partitions abandoned uncommitted: the new owner runs them", left)
         self._tracker.drop(revoked)
+        self.health.set_partitions(len(self._consumer.assignment() - revoked))
         for tp in revoked:
             with contextlib.suppress(KeyError):
                 metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
@@ -344,6 +353,7 @@ class TranscriptionConsumer:
         if self._follower is not None and assigned:
             await self._follower.catch_up()  # know what the previous owner published
         self.assignments += 1
+        self._membership_lost = False
         metrics.REBALANCES.inc()
         if self._paused and assigned:
             self._consumer.pause(*assigned)
@@ -358,10 +368,11 @@ class TranscriptionConsumer:
         while True:
             await asyncio.sleep(_LAG_REPORT_S)
             partitions = list(self._consumer.assignment())
-            if not partitions:
-                continue
             try:
-                ends = await asyncio.wait_for(self._consumer.end_offsets(partitions), timeout=_LAG_REPORT_S)
+                # A metadata round trip even with no partitions: they vanish when the broker does.
+                await asyncio.wait_for(self._consumer.topics(), timeout=_LAG_REPORT_S)
+                if partitions:
+                    ends = await asyncio.wait_for(self._consumer.end_offsets(partitions), timeout=_LAG_REPORT_S)
             except (KafkaError, asyncio.TimeoutError) as exc:
                 if self.health.broker_reachable:
                     log.warning("broker not answering (%s): not ready until it does", type(exc).__name__)
@@ -370,6 +381,8 @@ class TranscriptionConsumer:
             if not self.health.broker_reachable:
                 log.info("broker answering again: ready")
             self.health.set_broker_reachable(True)
+            if not partitions:
+                continue
             try:
                 for tp in partitions:
                     committed = self._tracker.committed(tp)

@@ -36,7 +36,6 @@ from pyannote.audio.models.blocks.pooling import StatsPool
 log = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 192
-CHUNK_SAMPLES = 160_000  # pyannote's segmentation-3.0 chunks: 10 s at 16 kHz
 ONNX_FILE = "campplus-backbone-v1.onnx"
 
 

@@ -121,9 +121,9 @@ class GPUTranscriptionPipeline:
         self.load()
         if low_memory:
             devices.release_gpu_memory()
-        started = time.perf_counter()
         if not isinstance(audio, DecodedAudio):
             audio = decode_audio(audio, keep_channels=self.diarization.mode == "channel")
+        started = time.perf_counter()  # after decoding: its time is added once, from decode_seconds
         stages = {"audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4))}
 
         self._log_memory("Before Transcription")

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..settings import Settings
 from .audio import decode_audio
 from . import devices
-from .executor import TranscriptionExecutor
+from .executor import TranscriptionExecutor, realtime_factor
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,9 @@ async def _transcribe(audio_path: str | Path, providers: list[str]) -> dict:
     audio = await asyncio.to_thread(decode_audio, audio_path)  # off the executor thread
     log.info("Starting transcription for: %s", audio_path)
     transcript = await executor.transcribe(audio, providers=providers)
-    perf = transcript.performance_metrics
-    if perf and perf.total_duration > 0 and transcript.duration:
-        log.info(
-            "Transcription successful. Speed: %.1fx real-time, Provider: %s",
-            transcript.duration / perf.total_duration, transcript.provider,
-        )
+    speed = realtime_factor(transcript)
+    if speed is not None:
+        log.info("Transcription successful. Speed: %.1fx real-time, Provider: %s", speed, transcript.provider)
     return transcript.model_dump(mode="json")
 
 

@@ -53,17 +53,15 @@ async def run_service(settings: Settings) -> int:
     try:
         async with kafka_endpoint(settings) as settings:
             service = TranscriptionConsumer(settings, executor, health)
-            service_stopping = asyncio.Event()
 
             def on_signal(signame: str) -> None:
                 nonlocal forced
-                if service_stopping.is_set():
+                if service.stopping:
                     log.warning("%s again: abandoning running jobs (they stay uncommitted and will be redelivered)", signame)
                     forced = True
                     service.stop(force=True)
                 else:
                     log.info("%s: finishing running jobs, then stopping (send again to force)", signame)
-                    service_stopping.set()
                     service.stop()
 
             loop = asyncio.get_running_loop()

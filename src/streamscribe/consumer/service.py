@@ -81,6 +81,11 @@ class TranscriptionConsumer:
         self._membership_lost = False  # a commit was rejected: don't commit on the coming revoke
 
     # --- control ---------------------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop()`` was asked for."""
+        return self._stopping is not None and self._stopping.is_set()
+
     def stop(self, force: bool = False) -> None:
         """Ask the loop to stop: finish running jobs, commit, leave. ``force`` abandons them."""
         if self._stopping is None:

@@ -49,6 +49,11 @@ async def run_service(settings: Settings) -> int:
     health = Health()
     server = MetricsServer(health, settings.metrics_host, settings.metrics_port).start() if settings.metrics_enabled else None
     executor = TranscriptionExecutor(settings)
+    if settings.audio_pipeline_dir is None and "file" in settings.audio_uri_schemes:
+        log.warning(
+            "AUDIO_PIPELINE_DIR is not set: events may name any file this process can read. "
+            "Set it to the audio volume in production (or drop 'file' from STREAMSCRIBE_AUDIO_URI_SCHEMES)"
+        )
     forced = False
     try:
         async with kafka_endpoint(settings) as settings:

@@ -73,7 +73,31 @@ class Settings(BaseSettings):
     audio_pipeline_dir: Path | None = Field(
         default=None,
         validation_alias=_env("AUDIO_PIPELINE_DIR"),
-        description="Directory that relative audio paths in events are resolved against.",
+        description="Root for local audio: relative paths resolve against it and no path may leave it. "
+        "Unset: any readable path (development only).",
+    )
+    audio_uri_schemes: str = Field(
+        default="file,http,https,s3,data",
+        description="audio_uri schemes events may use (file covers plain paths); others fail with unsupported_audio_uri.",
+    )
+    http_allow_networks: str = Field(
+        default="",
+        description="CIDRs (comma-separated) that audio URLs may reach although private, loopback or link-local.",
+    )
+    max_download_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, description="Larger HTTP/S3 downloads are aborted (audio_too_large)."
+    )
+    download_timeout_s: float = Field(default=300.0, gt=0, description="Whole-download limit for HTTP and S3.")
+    max_redirects: int = Field(default=3, ge=0, description="HTTP redirects followed, each one checked again.")
+    download_dir: Path | None = Field(
+        default=None, description="Where downloads are kept while a job runs (always removed). Unset: system temp."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, Ceph...). Credentials: the standard AWS chain."
+    )
+    s3_region: str | None = Field(default=None, description="S3 region; unset: the AWS config chain.")
+    inline_audio_max_bytes: int = Field(
+        default=256 * 1024, ge=0, description="Cap on audio sent inline as a data: URI (decoded bytes)."
     )
     compute_type: str = Field(default="auto", description="CTranslate2 compute type; auto: float16 GPU, int8 CPU.")
     cpu_threads: int = Field(default=0, ge=0, description="Threads for the CPU model; 0 = CTranslate2 default (4, or OMP_NUM_THREADS).")

@@ -94,7 +94,7 @@ async def test_bad_events_get_a_clear_outcome_and_the_consumer_keeps_going(setti
     expected = {
         "bad-schema": "invalid_event",
         "missing-file": "audio_not_found",
-        "not-audio": "audio_decode_failed",
+        "not-audio": "unsupported_audio",
         "wrong-model": "unsupported_model",
         "too-long": "audio_too_long",
     }

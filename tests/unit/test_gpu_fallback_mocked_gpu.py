@@ -7,7 +7,6 @@ tiny.en model on real audio.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -213,7 +212,9 @@ async def test_mocked_gpu_failing_is_skipped_for_the_cooldown_then_retried(monke
     mock_gpu_present(monkeypatch)
     loads[1]["cuda"] = "fake"
     gpu_pipeline_raises(monkeypatch, RuntimeError("CUDA error: an illegal memory access was encountered"))
-    executor = TranscriptionExecutor(Settings(use_gpu_pipeline=True, breaker_threshold=2, breaker_cooldown_s=1.5))
+    executor = TranscriptionExecutor(Settings(use_gpu_pipeline=True, breaker_threshold=2, breaker_cooldown_s=60))
+    now = [0.0]  # the breaker's clock, so a slow machine cannot outlast the cool-down by accident
+    executor._breakers["cuda"]._clock = lambda: now[0]
     audio = decode_audio(audio_dir / "jfk.flac")
     skips = lambda: REGISTRY.get_sample_value("streamscribe_provider_skips_total", {"provider": "cuda"}) or 0.0  # noqa: E731
     try:
@@ -223,7 +224,7 @@ async def test_mocked_gpu_failing_is_skipped_for_the_cooldown_then_retried(monke
         assert fallbacks("error") == before + 2
         assert (await executor.transcribe(audio, enable_diarization=False)).provider == "cpu"
         assert fallbacks("error") == before + 2 and skips() == skipped + 1, "open: the GPU is skipped, not paid for"
-        await asyncio.sleep(1.6)
+        now[0] = 60.1
         assert (await executor.transcribe(audio, enable_diarization=False)).provider == "cpu"
         assert fallbacks("error") == before + 3, "after the cool-down the GPU is tried again"
     finally:

@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -42,9 +46,9 @@ from ..pipeline import (
     TranscriptionExecutor,
     decode_audio,
     realtime_factor,
-    resolve_audio_path,
 )
-from ..schemas import ErrorCode, ErrorInfo, SourceRef, TranscriptResult
+from ..pipeline.sources import AudioFetcher
+from ..schemas import AudioReady, ErrorCode, ErrorInfo, SourceRef, TranscriptResult
 from ..settings import Settings
 from .dedup import RecentResults, ResultsFollower
 from .offsets import OffsetTracker
@@ -68,6 +72,7 @@ class TranscriptionConsumer:
         self.assignments = 0  # partition assignments received, the first one included
         self._tracker = OffsetTracker()
         self._tasks: set[asyncio.Task] = set()
+        self._fetcher = AudioFetcher(settings)
         self._decode_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="audio_decode")
         self._paused = False
         self._stopping: asyncio.Event | None = None
@@ -267,7 +272,7 @@ class TranscriptionConsumer:
         ``_ABANDONED``. Never raises: every failure becomes a failed outcome."""
         source = SourceRef(topic=record.topic, partition=record.partition, offset=record.offset)
         job_id = metadata = None
-        attempts = 1
+        attempts = _Attempts()
         try:
             event = parse_event(record.value, self.settings.max_event_bytes)
             job_id, metadata = event.job_id, event.metadata
@@ -279,31 +284,21 @@ class TranscriptionConsumer:
                     ErrorCode.UNSUPPORTED_MODEL,
                     f"event asks for model {event.model!r}; this service runs {self.executor.model_name!r}",
                 )
-            audio = await asyncio.get_running_loop().run_in_executor(self._decode_pool, self._load_audio, event.audio_uri)
+            audio = await self._retrying(job_id, attempts, lambda: self._load_audio(event))
             log.info("job %s: %.1fs of audio from %s", job_id, audio.duration, audio.source)
             hints = SpeakerHints(event.num_speakers, event.min_speakers, event.max_speakers)
-            while True:
-                try:
-                    transcript = await self.executor.transcribe(
-                        audio, language=event.language, enable_diarization=event.diarize, hints=hints
-                    )
-                    break
-                except JobError as exc:
-                    if not exc.retryable or attempts >= self.settings.max_attempts:
-                        raise
-                    delay = retry_delay(attempts, self.settings.retry_backoff_s, self.settings.retry_backoff_max_s)
-                    log.warning("job %s attempt %d failed (%s); retrying in %.1fs", job_id, attempts, exc.message, delay)
-                    metrics.RETRIES.inc()
-                    if await _wait_any(self._stopping, timeout=delay):
-                        return _ABANDONED
-                    attempts += 1
+            transcript = await self._retrying(
+                job_id,
+                attempts,
+                lambda: self.executor.transcribe(audio, language=event.language, enable_diarization=event.diarize, hints=hints),
+            )
             result = TranscriptResult(
                 **transcript.model_dump(),
                 job_id=job_id,
                 status="completed",
                 model=self.executor.model_name,
                 realtime_factor=realtime_factor(transcript),
-                attempt=attempts,
+                attempt=attempts.count,
                 source=source,
                 metadata=metadata,
             )
@@ -311,30 +306,55 @@ class TranscriptionConsumer:
                 "job %s completed on %s: %.1fs audio at %.1fx realtime (audio s / wall s)",
                 job_id, result.provider, result.duration or 0, result.realtime_factor or 0,
             )
-            return result, None, attempts
+            return result, None, attempts.count
+        except _Abandoned:
+            return _ABANDONED
         except JobError as exc:
             error = ErrorInfo(code=exc.code, message=exc.message, retryable=exc.retryable)
         except Exception as exc:  # a bug or an unexpected library error: still an outcome, never a crash
             log.exception("job at %s:%d@%d failed unexpectedly", record.topic, record.partition, record.offset)
             error = ErrorInfo(code=ErrorCode.INTERNAL_ERROR, message=f"{type(exc).__name__}: {exc}", retryable=True)
         job_id = job_id or job_id_hint(record.value)
-        log.warning("job %s failed after %d attempt(s) (%s): %s", job_id or "<no job_id>", attempts, error.code.value, error.message)
+        log.warning(
+            "job %s failed after %d attempt(s) (%s): %s", job_id or "<no job_id>", attempts.count, error.code.value, error.message
+        )
         if job_id is None:
-            return None, error, attempts  # nothing to key a result by: the dead-letter record carries it
+            return None, error, attempts.count  # nothing to key a result by: the dead-letter record carries it
         failed = TranscriptResult(
-            job_id=job_id, status="failed", error=error, model=self.executor.model_name, attempt=attempts,
+            job_id=job_id, status="failed", error=error, model=self.executor.model_name, attempt=attempts.count,
             source=source, metadata=metadata or {},
         )
-        return failed, error, attempts
+        return failed, error, attempts.count
 
-    def _load_audio(self, audio_uri: str) -> DecodedAudio:
-        """On the decode pool: resolve and decode, so the executor gets ready samples."""
-        path = resolve_audio_path(audio_uri, self.settings.audio_pipeline_dir)
-        audio = decode_audio(
-            path, keep_channels=self.settings.diarization_mode == "channel", max_seconds=self.settings.max_audio_seconds
-        )
+    async def _retrying(self, job_id: str, attempts: _Attempts, step: Callable[[], Awaitable[T]]) -> T:
+        """Run one step of a job, retrying retryable ``JobError``s with back-off.
+
+        The attempts are counted across the job's steps (fetch, transcribe), up to
+        ``max_attempts``. Raises ``_Abandoned`` when the service stops during a back-off.
+        """
+        while True:
+            try:
+                return await step()
+            except JobError as exc:
+                if not exc.retryable or attempts.count >= self.settings.max_attempts:
+                    raise
+                delay = retry_delay(attempts.count, self.settings.retry_backoff_s, self.settings.retry_backoff_max_s)
+                log.warning("job %s attempt %d failed (%s); retrying in %.1fs", job_id, attempts.count, exc.message, delay)
+                metrics.RETRIES.inc()
+                if await _wait_any(self._stopping, timeout=delay):
+                    raise _Abandoned from None
+                attempts.count += 1
+
+    async def _load_audio(self, event: AudioReady) -> DecodedAudio:
+        """Fetch (local file or download), then decode on the decode pool, off the executor."""
+        keep_channels = self.settings.diarization_mode == "channel"
+        async with self._fetcher.fetch(event.audio_uri, event.sha256) as local:
+            audio = await asyncio.get_running_loop().run_in_executor(
+                self._decode_pool, partial(decode_audio, local.path, keep_channels, self.settings.max_audio_seconds)
+            )
         metrics.STAGE_DURATION.labels("audio_decode").observe(audio.decode_seconds)
-        return audio
+        source = "inline audio" if local.scheme == "data" else event.audio_uri
+        return dataclasses.replace(audio, source=source)
 
     # --- rebalance and lag -----------------------------------------------------------------
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -425,5 +445,17 @@ def retry_delay(attempt: int, base_s: float, max_s: float) -> float:
     return min(max_s, base_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
+@dataclasses.dataclass
+class _Attempts:
+    """How many times a job has been tried, shared by its steps."""
+
+    count: int = 1
+
+
+class _Abandoned(Exception):
+    """The service stopped while a job waited to retry: leave it uncommitted."""
+
+
+T = TypeVar("T")
 _DUPLICATE = object()
 _ABANDONED = object()

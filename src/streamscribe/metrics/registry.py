@@ -146,3 +146,10 @@ DUPLICATES = Counter(
     namespace=_NS,
     registry=REGISTRY,
 )
+AUDIO_FETCHED_BYTES = Counter(
+    "audio_fetched_bytes_total",
+    "Bytes of audio downloaded or unpacked for jobs, by source scheme (http, s3, data).",
+    ["scheme"],
+    namespace=_NS,
+    registry=REGISTRY,
+)

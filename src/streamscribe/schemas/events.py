@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EVENT_SCHEMA_VERSION = 1
+MAX_URI_LENGTH = 4096
 
 MetadataValue = str | int | float | bool | None
 
@@ -30,8 +31,13 @@ class AudioReady(BaseModel):
     )
     audio_uri: str = Field(
         min_length=1,
-        max_length=4096,
-        description="Path or file:// URI of the audio; relative paths resolve against AUDIO_PIPELINE_DIR.",
+        description="Where the audio is: a path or file:// URI (inside AUDIO_PIPELINE_DIR; relative paths resolve "
+        "against it), an http(s):// URL, s3://bucket/key, or a data:audio/...;base64, URI for tiny clips.",
+    )
+    sha256: str | None = Field(
+        default=None,
+        pattern="^[0-9a-fA-F]{64}$",
+        description="Hex SHA-256 of the audio bytes; when given, a mismatch fails the job (checksum_mismatch).",
     )
     language: str | None = Field(
         default=None, min_length=2, max_length=8, description="ISO code; unset: detect."
@@ -49,6 +55,14 @@ class AudioReady(BaseModel):
         default_factory=dict, description="Opaque caller data, copied to the result."
     )
     created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @field_validator("audio_uri")
+    @classmethod
+    def _uri_length(cls, value: str) -> str:
+        # Inline data: URIs are bounded by the event size limit and the inline cap instead.
+        if not value.startswith("data:") and len(value) > MAX_URI_LENGTH:
+            raise ValueError(f"audio_uri is longer than {MAX_URI_LENGTH} characters")
+        return value
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> "AudioReady":

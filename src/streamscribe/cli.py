@@ -50,16 +50,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
-    from .submit import event_for_file, submit_events
+    from .schemas import uri_scheme
+    from .submit import event_for, submit_events
 
     if not settings.bootstrap_servers:
         raise SystemExit("set STREAMSCRIBE_BOOTSTRAP_SERVERS (or --bootstrap-servers) to the broker to submit to")
     for f in args.files:
-        if not Path(f).is_file():
+        if uri_scheme(f) == "file" and not Path(f).is_file():
             print(f"warning: {f} does not exist here; submitting anyway (the consumer may see another filesystem)", file=sys.stderr)
-    events = [
-        event_for_file(f, language=args.language, diarize=not args.no_diarize) for f in args.files
-    ]
+    events = [event_for(f, language=args.language, diarize=not args.no_diarize) for f in args.files]
     for event in asyncio.run(submit_events(settings.bootstrap_servers, settings.input_topic, events)):
         print(event.job_id, event.audio_uri)
     return 0
@@ -188,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the consumer (embedded broker when no bootstrap servers are set)").set_defaults(fn=cmd_run)
 
-    p = sub.add_parser("submit", help="produce audio-ready events for files; prints their job ids")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("submit", help="produce audio-ready events for files or URIs; prints their job ids")
+    p.add_argument("files", nargs="+", metavar="FILE_OR_URI", help="local file, http(s)://, s3://bucket/key or data: URI")
     p.add_argument("--language")
     p.add_argument("--no-diarize", action="store_true")
     p.set_defaults(fn=cmd_submit)

@@ -10,12 +10,19 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from .schemas import AudioReady, TranscriptResult
+from .schemas import AudioReady, TranscriptResult, uri_scheme
 
 
 def event_for_file(path: str | Path, *, job_id: str | None = None, **fields) -> AudioReady:
     """An event for a local file, with an absolute path (the consumer has another working dir)."""
     return AudioReady(job_id=job_id or uuid.uuid4().hex, audio_uri=str(Path(path).resolve()), **fields)
+
+
+def event_for(source: str, **fields) -> AudioReady:
+    """An event for a local file or, as given, for an http(s)://, s3:// or data: URI."""
+    if uri_scheme(source) == "file" and not source.startswith("file:"):
+        return event_for_file(source, **fields)
+    return AudioReady(job_id=fields.pop("job_id", None) or uuid.uuid4().hex, audio_uri=source, **fields)
 
 
 async def submit_events(bootstrap_servers: str, topic: str, events: Iterable[AudioReady]) -> list[AudioReady]:

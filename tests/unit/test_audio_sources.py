@@ -10,10 +10,9 @@ import sys
 import pytest
 
 from streamscribe.pipeline import AudioFetcher, JobError
-from streamscribe.pipeline.sources import uri_scheme
 from streamscribe.pipeline.sources.local import resolve_local
 from streamscribe.pipeline.sources.network import ForbiddenAddress, check_address, parse_networks
-from streamscribe.schemas import AudioReady, ErrorCode
+from streamscribe.schemas import AudioReady, ErrorCode, uri_scheme
 from streamscribe.settings import Settings
 
 
@@ -146,3 +145,12 @@ def test_event_checksum_and_uri_length_rules():
     with pytest.raises(ValueError, match="4096"):
         AudioReady(job_id="a", audio_uri="/" + "a" * 5000)
     AudioReady(job_id="a", audio_uri="data:audio/wav;base64," + "A" * 8000)  # bounded by the inline cap instead
+
+
+def test_submit_keeps_uris_and_makes_local_paths_absolute(tmp_path, monkeypatch):
+    from streamscribe.submit import event_for
+
+    monkeypatch.chdir(tmp_path)
+    assert event_for("clip.wav", job_id="j").audio_uri == str(tmp_path / "clip.wav")
+    for uri in ("https://example.com/a.mp3", "s3://bucket/a.flac", "file:///data/a.wav"):
+        assert event_for(uri, diarize=False).audio_uri == uri

@@ -1,6 +1,6 @@
 """Wire formats: the audio-ready event in, the transcript result out."""
 
-from .events import EVENT_SCHEMA_VERSION, AudioReady
+from .events import EVENT_SCHEMA_VERSION, AudioReady, uri_scheme
 from .export import json_schemas, write_json_schemas
 from .results import (
     RESULT_SCHEMA_VERSION,
@@ -33,5 +33,6 @@ __all__ = [
     "TranscriptResult",
     "Word",
     "json_schemas",
+    "uri_scheme",
     "write_json_schemas",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,6 +17,12 @@ EVENT_SCHEMA_VERSION = 1
 MAX_URI_LENGTH = 4096
 
 MetadataValue = str | int | float | bool | None
+
+
+def uri_scheme(audio_uri: str) -> str:
+    """``file`` for plain paths (including ``C:\\...``), else the URI's scheme, lower-cased."""
+    scheme = urlparse(audio_uri).scheme.lower()
+    return "file" if scheme in ("", "file") or len(scheme) == 1 else scheme
 
 
 class AudioReady(BaseModel):

@@ -21,10 +21,9 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from ...metrics import registry as metrics
-from ...schemas import ErrorCode
+from ...schemas import ErrorCode, uri_scheme
 from ...settings import Settings
 from ..errors import JobError
 from .http import DownloadLimits, download_http
@@ -43,12 +42,6 @@ class LocalAudio:
     path: Path
     scheme: str
     size_bytes: int
-
-
-def uri_scheme(audio_uri: str) -> str:
-    """``file`` for plain paths (including ``C:\\...``), else the URI's scheme."""
-    scheme = urlparse(audio_uri).scheme.lower()
-    return "file" if scheme in ("", "file") or len(scheme) == 1 else scheme
 
 
 class AudioFetcher:
@@ -125,4 +118,4 @@ def _short(audio_uri: str) -> str:
     return audio_uri if len(audio_uri) <= 80 else audio_uri[:77] + "..."
 
 
-__all__ = ["AudioFetcher", "LocalAudio", "uri_scheme"]
+__all__ = ["AudioFetcher", "LocalAudio"]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from .broker import EmbeddedBroker, ensure_topics
 from .consumer import TranscriptionConsumer
 from .metrics import Health, MetricsServer
-from .pipeline import TranscriptionExecutor
+from .pipeline import build_executor
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def run_service(settings: Settings) -> int:
     """Run the consumer until SIGTERM/SIGINT. A second signal abandons running jobs."""
     health = Health()
     server = MetricsServer(health, settings.metrics_host, settings.metrics_port).start() if settings.metrics_enabled else None
-    executor = TranscriptionExecutor(settings)
+    executor = build_executor(settings)
     if settings.audio_pipeline_dir is None and "file" in settings.audio_uri_schemes:
         log.warning(
             "AUDIO_PIPELINE_DIR is not set: events may name any file this process can read. "

@@ -128,6 +128,29 @@ class Settings(BaseSettings):
         description="Where assembled offline models (e.g. Whisper base) are kept.",
     )
 
+    # --- Executor ----------------------------------------------------------------------------
+    isolation: Literal["auto", "process", "thread"] = Field(
+        default="auto",
+        description="process: models live in a worker process that is restarted if it crashes or hangs; thread: in "
+        "this process. auto: process when a GPU is configured.",
+    )
+    devices: str | None = Field(
+        default=None,
+        description="Devices, one executor and model copy each, e.g. cuda:0,cuda:1 (or cpu,cpu). Unset: one. "
+        "Several need process isolation; on Kubernetes prefer one pod per GPU.",
+    )
+    worker_timeout_s: float = Field(default=120.0, gt=0, description="Worker request time limit: this plus the next.")
+    worker_timeout_per_audio_s: float = Field(
+        default=2.0, ge=0, description="Extra worker time allowed per second of audio before a job counts as hung."
+    )
+    worker_load_timeout_s: float = Field(default=900.0, gt=0, description="Time allowed to load models in the worker.")
+    worker_restart_backoff_s: float = Field(
+        default=1.0, ge=0, description="Wait before restarting a crashed worker; doubles while it keeps crashing (max 30 s)."
+    )
+    worker_fault_file: Path | None = Field(
+        default=None, description="Fault injection for tests: a file holding abort, hang:<s> or exit:<code>, acted on once."
+    )
+
     # --- Providers and fallback ------------------------------------------------------------
     providers: str | None = Field(
         default=None,

@@ -57,6 +57,12 @@ async def seed_env(monkeypatch):
     await shutdown_gpu_executor()
 
 
+@pytest.fixture(autouse=True)
+def models_in_this_process(monkeypatch):
+    """The GPU is mocked in this process, so the models must run here, not in a worker process."""
+    monkeypatch.setenv("STREAMSCRIBE_ISOLATION", "thread")
+
+
 def fallback_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "falling back" in r.getMessage()]
 
@@ -186,9 +192,9 @@ async def test_shutdown_frees_the_shared_executor(seed_env, audio_dir):
     seed_env.setenv("USE_GPU_PIPELINE", "false")
     await transcribe_audio_file(audio_dir / "jfk.flac")
     executor = wrapper._get_gpu_executor()
-    assert executor._pipelines["cpu"].loaded
+    assert executor._models._pipelines["cpu"].loaded
     await shutdown_gpu_executor()
-    assert not executor._pipelines and wrapper._executor is None
+    assert not executor._models._pipelines and wrapper._executor is None
     assert wrapper._get_gpu_executor() is not executor, "the next call builds a fresh executor"
 
 

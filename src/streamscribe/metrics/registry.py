@@ -153,3 +153,10 @@ AUDIO_FETCHED_BYTES = Counter(
     namespace=_NS,
     registry=REGISTRY,
 )
+WORKER_RESTARTS = Counter(
+    "worker_restarts_total",
+    "Model worker processes lost and replaced, by reason (killed, abort, segfault, signal, exit, timeout).",
+    ["reason"],
+    namespace=_NS,
+    registry=REGISTRY,
+)

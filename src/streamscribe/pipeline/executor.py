@@ -1,9 +1,10 @@
 """The one executor that owns the models, and the provider chain walked for each job.
 
-Exactly one thread (``gpu_transcription``) runs model code, as in the seed: a GPU shared by
-several threads contends for memory and ends in OOM. Models load once on that thread and
-stay loaded. Callers hand it already-decoded audio, and the OpenAI provider is awaited on the
-event loop, so the thread never waits on I/O.
+Exactly one thread (``gpu_transcription``) drives model code, as in the seed: a GPU shared by
+several threads contends for memory and ends in OOM. Models load once and stay loaded:
+on that thread (``isolation=thread``) or in a worker process it owns (``isolation=process``,
+``worker.py``), which survives native crashes and hangs. Callers hand it already-decoded
+audio, and the OpenAI provider is awaited on the event loop, so the thread never waits on I/O.
 
 Each job walks the chain (e.g. cuda -> cpu -> openai). A failure is classified, logged in
 the seed's wording and counted, and the next provider takes over; a provider that keeps
@@ -21,26 +22,47 @@ from ..schemas import ErrorCode, PerformanceMetrics, StageTiming, Transcript
 from ..settings import Settings
 from .audio import DecodedAudio
 from .breaker import CircuitBreaker
-from .diarization import DiarizationConfig, SpeakerHints
+from .diarization import SpeakerHints
 from .errors import JobError
 from .fallback import PROVIDERS, ProviderLoadError, describe_fallback, fallback_reason, parse_providers, provider_chain
-from .gpu_pipeline import GPUTranscriptionPipeline, label_speakers, make_diarizer
+from .local_models import LocalModels, Progress
 from .openai_provider import ApiError, OpenAIConfig, OpenAITranscriber
+from .worker import WorkerProcess
 
 log = logging.getLogger(__name__)
 
 
 class TranscriptionExecutor:
-    """Runs jobs one at a time on the executor thread, walking the provider chain on failure."""
+    """Runs jobs one at a time on the executor thread, walking the provider chain on failure.
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    ``device`` pins this executor to one device of ``Settings.devices`` (``cuda:N`` or
+    ``cpu``); unset, it uses whatever the provider chain asks for.
+    """
+
+    def __init__(self, settings: Settings | None = None, device: str | None = None) -> None:
         self.settings = s = settings or Settings()
+        self.device = device
         self._configured_chain = parse_providers(s.providers)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu_transcription")
-        self._pipelines: dict[str, GPUTranscriptionPipeline] = {}
         self._breakers = {name: CircuitBreaker(s.breaker_threshold, s.breaker_cooldown_s) for name in PROVIDERS}
         self._openai: OpenAITranscriber | None = None
-        self._api_diarizer = None  # diarizes API transcripts when no local CPU pipeline holds one
+        self.isolation = resolve_isolation(s.isolation, "cuda" in self.provider_chain())
+        if self.isolation == "process":
+            index = device.partition(":")[2] or "0" if device and device.startswith("cuda") else None
+            self._models: LocalModels | WorkerProcess = WorkerProcess(
+                s, cuda_visible_devices=index if device else None, device_label=index or "0"
+            )
+        elif device and device not in ("cpu", "cuda", "cuda:0"):
+            raise ValueError(f"pinning {device} needs STREAMSCRIBE_ISOLATION=process (its worker sees only that GPU)")
+        else:
+            self._models = LocalModels(s)
+        self.active = 0  # jobs in transcribe(), for least-busy assignment across devices
+        self.completed = 0
+
+    @property
+    def worker(self) -> WorkerProcess | None:
+        """The model worker process (process isolation only)."""
+        return self._models if isinstance(self._models, WorkerProcess) else None
 
     @property
     def model_name(self) -> str:
@@ -48,6 +70,7 @@ class TranscriptionExecutor:
 
     def provider_chain(self, force_cpu: bool = False) -> list[str]:
         s = self.settings
+        force_cpu = force_cpu or self.device == "cpu"
         return provider_chain(s.use_gpu_pipeline, force_cpu, self._configured_chain, s.openai_key() is not None)
 
     async def start(self) -> str:
@@ -72,9 +95,25 @@ class TranscriptionExecutor:
         enable_diarization: bool = True,
         hints: SpeakerHints | None = None,
         providers: list[str] | None = None,
+        on_progress: Progress | None = None,
     ) -> Transcript:
-        """Transcribe with the first provider that succeeds."""
+        """Transcribe with the first provider that succeeds.
+
+        ``on_progress(stage, fraction)`` is called on the event loop as a local model advances.
+        """
+        self.active += 1
+        try:
+            transcript = await self._transcribe(audio, language, enable_diarization, hints, providers, on_progress)
+        finally:
+            self.active -= 1
+        self.completed += 1
+        return transcript
+
+    async def _transcribe(self, audio, language, enable_diarization, hints, providers, on_progress) -> Transcript:
         options = {"language": language, "enable_diarization": enable_diarization, "hints": hints}
+        if on_progress is not None:
+            loop = asyncio.get_running_loop()
+            options["on_progress"] = lambda stage, fraction: loop.call_soon_threadsafe(on_progress, stage, fraction)
         failed: tuple[str, Exception] | None = None
         for name in providers or self.provider_chain():
             breaker = self._breakers[name]
@@ -109,11 +148,9 @@ class TranscriptionExecutor:
         ) from exc
 
     async def shutdown(self) -> None:
-        """Wait for the running job, then free the models."""
+        """Wait for the running job, then free the models (and stop the worker)."""
         await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
-        for pipeline in self._pipelines.values():
-            pipeline.cleanup_models()
-        self._pipelines.clear()
+        await asyncio.to_thread(self._models.close)
         if self._openai is not None:
             await self._openai.close()
             self._openai = None
@@ -123,7 +160,11 @@ class TranscriptionExecutor:
         if name == "openai":
             self._openai_client()
         elif name != "null":
-            await self._submit(self._local, name)
+            info = await self._submit(self._models.load, name)
+            model = self.settings.whisper_model
+            metrics.MODEL_LOAD.labels(model, name).set(info.whisper_seconds)
+            if info.diarizer_seconds:
+                metrics.MODEL_LOAD.labels(f"diarization:{self.settings.diarization_pipeline}", name).set(info.diarizer_seconds)
 
     async def _run_with_oom_retry(self, name: str, audio: DecodedAudio, options: dict) -> Transcript:
         try:
@@ -139,11 +180,12 @@ class TranscriptionExecutor:
         if name == "null":
             return _null_transcript(audio)
         if name != "openai":
-            return await self._submit(self._transcribe_local, name, audio, options)
+            on_progress = options.pop("on_progress", None)
+            return await self._submit(self._models.transcribe, name, audio, options, on_progress)
         transcript = await self._openai_client().transcribe(audio, options["language"])
         if options["enable_diarization"] and self.settings.diarization_mode != "off":
             # Speakers from the local diarizer (CPU), aligned at segment level: the API gives no words.
-            transcript = await self._submit(self._label_api_transcript, transcript, audio, options["hints"])
+            transcript = await self._submit(self._models.label, transcript, audio, options["hints"])
         return transcript
 
     def _openai_client(self) -> OpenAITranscriber:
@@ -170,43 +212,6 @@ class TranscriptionExecutor:
     async def _submit(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    # --- on the executor thread -----------------------------------------------------------
-    def _local(self, provider: str) -> GPUTranscriptionPipeline:
-        if provider in self._pipelines:
-            return self._pipelines[provider]
-        s = self.settings
-        pipeline = GPUTranscriptionPipeline(
-            s.whisper_model,
-            device=provider,
-            compute_type=s.compute_type,
-            cpu_threads=s.cpu_threads,
-            beam_size=s.beam_size,
-            vad_filter=s.vad_filter,
-            cache_dir=s.model_cache_dir,
-            diarization=diarization_config(s),
-        )
-        try:
-            pipeline.load()
-        except Exception as exc:
-            pipeline.cleanup_models()
-            raise ProviderLoadError(f"the {provider} provider could not load its models: {exc}") from exc
-        metrics.MODEL_LOAD.labels(s.whisper_model, provider).set(pipeline.load_seconds or 0.0)
-        if pipeline.diarizer_load_seconds:
-            metrics.MODEL_LOAD.labels(f"diarization:{s.diarization_pipeline}", provider).set(pipeline.diarizer_load_seconds)
-        self._pipelines[provider] = pipeline
-        return pipeline
-
-    def _transcribe_local(self, provider: str, audio: DecodedAudio, options: dict) -> Transcript:
-        return self._local(provider).transcribe(audio, **options)
-
-    def _label_api_transcript(self, transcript: Transcript, audio: DecodedAudio, hints: SpeakerHints | None) -> Transcript:
-        diarizer = self._pipelines["cpu"].diarizer if "cpu" in self._pipelines else None
-        if diarizer is None:
-            if self._api_diarizer is None:
-                self._api_diarizer = make_diarizer(diarization_config(self.settings), "cpu")
-            diarizer = self._api_diarizer
-        return label_speakers(transcript, audio, diarizer, hints)
-
     @staticmethod
     def _log_fallback(from_provider: str, to_provider: str, exc: BaseException) -> None:
         reason = fallback_reason(exc)
@@ -228,15 +233,11 @@ def _null_transcript(audio: DecodedAudio) -> Transcript:
     )
 
 
-def diarization_config(settings: Settings) -> DiarizationConfig:
-    return DiarizationConfig(
-        mode=settings.diarization_mode,
-        pipeline=settings.diarization_pipeline,
-        token=settings.huggingface_token(),
-        segmentation_step=settings.diarization_segmentation_step,
-        embedding_backend=settings.diarization_embedding_backend,
-        cache_dir=settings.model_cache_dir,
-    )
+def resolve_isolation(setting: str, gpu_configured: bool) -> str:
+    """``auto`` isolates the models in a worker process when a GPU is in the chain."""
+    if setting != "auto":
+        return setting
+    return "process" if gpu_configured else "thread"
 
 
 def _observe(transcript: Transcript) -> None:

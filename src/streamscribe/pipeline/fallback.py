@@ -13,7 +13,7 @@ from .openai_provider import ApiError
 # "null" runs no model and returns empty transcripts: for load tests of the Kafka path.
 PROVIDERS = ("cuda", "cpu", "openai", "null")
 PROVIDER_NAMES = {"cuda": "GPU", "cpu": "CPU", "openai": "OpenAI API", "null": "null"}
-FALLBACK_REASONS = ("import_error", "cuda_unavailable", "gpu_oom", "api_error", "error")
+FALLBACK_REASONS = ("import_error", "cuda_unavailable", "gpu_oom", "api_error", "worker_crash", "worker_timeout", "error")
 
 
 class ProviderLoadError(RuntimeError):
@@ -48,6 +48,9 @@ def parse_providers(text: str | None) -> list[str] | None:
 def fallback_reason(exc: BaseException) -> str:
     """Classify a provider failure into one of ``FALLBACK_REASONS``."""
     cause = exc.__cause__ if isinstance(exc, ProviderLoadError) and exc.__cause__ else exc
+    known = getattr(cause, "fallback_reason", None)  # classified where it happened (the worker)
+    if known in FALLBACK_REASONS:
+        return known
     if isinstance(cause, ImportError):
         return "import_error"
     if isinstance(cause, CudaUnavailableError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..schemas import PerformanceMetrics, StageTiming, Transcript
@@ -112,11 +113,13 @@ class GPUTranscriptionPipeline:
         language: str | None = None,
         hints: SpeakerHints | None = None,
         low_memory: bool = False,
+        on_progress: Callable[[str, float], None] | None = None,
     ) -> Transcript:
         """Run every stage on one recording and time each.
 
         ``low_memory``: the retry after a GPU out-of-memory error: cached blocks are released
-        first and the beam search narrowed to greedy decoding.
+        first and the beam search narrowed to greedy decoding. ``on_progress(stage, fraction)``
+        follows long recordings: after each transcribed segment, and around diarization.
         """
         self.load()
         if low_memory:
@@ -130,7 +133,8 @@ class GPUTranscriptionPipeline:
         t0 = time.perf_counter()
         beam_size = 1 if low_memory else self.beam_size
         options = TranscriptionOptions(language=language, beam_size=beam_size, vad_filter=self.vad_filter)
-        output = transcribe(self._whisper, audio, options)
+        progress = (lambda fraction: on_progress("transcription", fraction)) if on_progress else None
+        output = transcribe(self._whisper, audio, options, progress)
         stages["transcription"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
         self._log_memory("After Transcription")
 
@@ -144,6 +148,8 @@ class GPUTranscriptionPipeline:
             performance_metrics=PerformanceMetrics(total_duration=round(total, 4), stages=stages),
         )
         if enable_diarization and self._diarizer is not None:
+            if on_progress:
+                on_progress("diarization", 0.0)
             transcript = label_speakers(transcript, audio, self._diarizer, hints)
             self._log_memory("After Diarization")
         return transcript

@@ -36,7 +36,7 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 @contextlib.asynccontextmanager
 async def running_consumer(
-    settings: Settings, executor: TranscriptionExecutor, *, assigned_timeout: float = 30.0
+    settings: Settings, executor: TranscriptionExecutor, *, assigned_timeout: float = 90.0
 ) -> AsyncIterator[TranscriptionConsumer]:
     """A consumer running in the background, yielded once it holds partitions; stopped on exit."""
     service = TranscriptionConsumer(settings, executor)

@@ -36,7 +36,7 @@ async def kafka_endpoint(settings: Settings) -> AsyncIterator[Settings]:
             broker.bootstrap_servers,
         )
     try:
-        topics = [settings.input_topic, settings.results_topic, settings.dlq_topic]
+        topics = [settings.input_topic, settings.results_topic, settings.dlq_topic, *filter(None, [settings.progress_topic])]
         await ensure_topics(settings.bootstrap_servers, topics, partitions=settings.topic_partitions)
         yield settings
     finally:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     input_topic: str = "audio.ready"
     results_topic: str = "transcripts"
     dlq_topic: str = "audio.ready.dlq"
+    progress_topic: str | None = Field(
+        default=None, description="Topic for job progress events (percent, ETA), keyed by job_id. Unset: off."
+    )
+    progress_interval_s: float = Field(default=5.0, ge=0, description="At most one progress event per job this often.")
     group_id: str = "streamscribe"
     client_id: str = "streamscribe"
     topic_partitions: int = Field(default=3, ge=1, description="Partitions of topics the service creates.")

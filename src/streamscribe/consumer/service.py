@@ -52,6 +52,7 @@ from ..schemas import AudioReady, ErrorCode, ErrorInfo, SourceRef, TranscriptRes
 from ..settings import Settings
 from .dedup import RecentResults, ResultsFollower
 from .offsets import OffsetTracker
+from .progress import ProgressReporter
 from .publisher import MAX_RESULT_BYTES, PublishAborted, ResultPublisher
 from .records import job_id_hint, parse_event
 
@@ -80,6 +81,7 @@ class TranscriptionConsumer:
         self._slot_freed: asyncio.Event | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._publisher: ResultPublisher | None = None
+        self._producer: AIOKafkaProducer | None = None
         self._recent = RecentResults(max(settings.dedup_window, 1))
         self._follower: ResultsFollower | None = None
         self._task_partitions: dict[asyncio.Task, TopicPartition] = {}
@@ -126,6 +128,7 @@ class TranscriptionConsumer:
             max_partition_fetch_bytes=max(s.max_event_bytes + 4096, 1_048_576),
         )
         await producer.start()
+        self._producer = producer
         try:
             self._publisher = ResultPublisher(producer, s.results_topic, s.dlq_topic, give_up=self._force)
             if s.dedup_window > 0:
@@ -287,11 +290,24 @@ class TranscriptionConsumer:
             audio = await self._retrying(job_id, attempts, lambda: self._load_audio(event))
             log.info("job %s: %.1fs of audio from %s", job_id, audio.duration, audio.source)
             hints = SpeakerHints(event.num_speakers, event.min_speakers, event.max_speakers)
-            transcript = await self._retrying(
-                job_id,
-                attempts,
-                lambda: self.executor.transcribe(audio, language=event.language, enable_diarization=event.diarize, hints=hints),
-            )
+            progress = self._progress_for(job_id, audio, event.diarize)
+            succeeded: bool | None = None  # None: abandoned, no final progress event
+            try:
+                transcript = await self._retrying(
+                    job_id,
+                    attempts,
+                    lambda: self.executor.transcribe(
+                        audio, language=event.language, enable_diarization=event.diarize, hints=hints,
+                        on_progress=progress.update if progress else None,
+                    ),
+                )
+                succeeded = True
+            except JobError:
+                succeeded = False
+                raise
+            finally:
+                if progress is not None:
+                    await (progress.close() if succeeded is None else progress.finish(succeeded))
             result = TranscriptResult(
                 **transcript.model_dump(),
                 job_id=job_id,
@@ -344,6 +360,13 @@ class TranscriptionConsumer:
                 if await _wait_any(self._stopping, timeout=delay):
                     raise _Abandoned from None
                 attempts.count += 1
+
+    def _progress_for(self, job_id: str, audio: DecodedAudio, diarize: bool) -> ProgressReporter | None:
+        s = self.settings
+        if not s.progress_topic:
+            return None
+        diarized = diarize and s.diarization_mode != "off"
+        return ProgressReporter(self._producer, s.progress_topic, job_id, audio.duration, diarized, s.progress_interval_s)
 
     async def _load_audio(self, event: AudioReady) -> DecodedAudio:
         """Fetch (local file or download), then decode on the decode pool, off the executor."""

@@ -2,6 +2,7 @@
 
 from .events import EVENT_SCHEMA_VERSION, AudioReady, uri_scheme
 from .export import json_schemas, write_json_schemas
+from .progress import JobProgress
 from .results import (
     RESULT_SCHEMA_VERSION,
     AlignedSegment,
@@ -24,6 +25,7 @@ __all__ = [
     "AudioReady",
     "ErrorCode",
     "ErrorInfo",
+    "JobProgress",
     "PerformanceMetrics",
     "Segment",
     "SourceRef",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .events import EVENT_SCHEMA_VERSION, AudioReady
+from .progress import PROGRESS_SCHEMA_VERSION, JobProgress
 from .results import RESULT_SCHEMA_VERSION, TranscriptResult
 
 
@@ -16,6 +17,7 @@ def json_schemas() -> dict[str, dict]:
         f"transcript_result.v{RESULT_SCHEMA_VERSION}.json": TranscriptResult.model_json_schema(
             mode="serialization"
         ),
+        f"job_progress.v{PROGRESS_SCHEMA_VERSION}.json": JobProgress.model_json_schema(mode="serialization"),
     }
 
 

@@ -91,7 +91,7 @@ def draw(panels: list[Panel], out: Path, title: str, columns: int = 3) -> None:
 
     rows = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 3.7 * rows), squeeze=False)
-    fig.suptitle(title, fontsize=16, fontweight="bold")
+    fig.suptitle(title, fontsize=14, fontweight="bold")
     for ax, panel in zip(axes.flat, panels):
         scale, unit = _UNITS.get(panel.unit, (1, ""))
         ax.set_title(panel.title, fontsize=10.5, loc="left")

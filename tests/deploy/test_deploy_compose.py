@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 
+import dockerfile
 import pytest
 import yaml
 from deploy_support import DEPLOY, REPO
@@ -73,7 +74,7 @@ def test_dependencies_volumes_and_files_exist(compose):
 
 
 def test_images_are_pinned_and_build_targets_exist(compose):
-    stages = set(re.findall(r"^FROM \S+ AS (\S+)", (REPO / "Dockerfile").read_text(), re.M | re.I))
+    stages = {c.value[2] for c in dockerfile.parse_file(str(REPO / "Dockerfile")) if c.cmd == "FROM"}
     for name, svc in compose["services"].items():
         image = svc["image"]
         assert re.search(r":[\w][\w.-]*$", image) and not image.endswith(":latest"), f"{name}: pin a tag, not {image}"

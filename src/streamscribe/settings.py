@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         description="Devices, one executor and model copy each, e.g. cuda:0,cuda:1 (or cpu,cpu). Unset: one. "
         "Several need process isolation; on Kubernetes prefer one pod per GPU.",
     )
+    batch_max_size: int = Field(
+        default=1, ge=1, description="Short jobs (<= 30 s) waiting for the executor transcribed in one batched call; 1: off."
+    )
+    batch_max_wait_ms: float = Field(
+        default=0.0, ge=0, description="How long a batch may wait for more jobs; 0: only jobs already waiting."
+    )
     worker_timeout_s: float = Field(default=120.0, gt=0, description="Worker request time limit: this plus the next.")
     worker_timeout_per_audio_s: float = Field(
         default=2.0, ge=0, description="Extra worker time allowed per second of audio before a job counts as hung."

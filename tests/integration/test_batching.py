@@ -132,3 +132,37 @@ def test_batching_rule_and_limits(runs):
     with pytest.raises(ValueError):
         transcribe_batch(en_only, [np.zeros(31 * 16000, np.float32)], language="en", beam_size=1, batch_size=1)
     assert transcribe_batch(en_only, [], language="en").segments == []
+
+
+async def test_short_jobs_waiting_on_the_consumer_are_batched_and_each_gets_its_own_result(settings, runs, tmp_path):
+    import soundfile as sf
+    from helpers import read_topic, results_by_job, running_consumer
+
+    from streamscribe.metrics.registry import REGISTRY
+    from streamscribe.pipeline import TranscriptionExecutor
+    from streamscribe.submit import event_for_file, submit_events
+
+    chosen = [0, 1, 2, 3, 4, 6, 8, 10]  # eight clips of three recordings
+    events = []
+    for i in chosen:
+        sf.write(tmp_path / f"clip{i}.wav", runs.clips[i], 16_000)
+        events.append(event_for_file(tmp_path / f"clip{i}.wav", job_id=f"clip{i}", diarize=False))
+    settings = settings.model_copy(update={"batch_max_size": 8, "max_in_flight": 8, "diarization_mode": "off"})
+    executor = TranscriptionExecutor(settings)
+    batches = lambda: REGISTRY.get_sample_value("streamscribe_batch_size_jobs_count") or 0.0  # noqa: E731
+    batched_jobs = lambda: REGISTRY.get_sample_value("streamscribe_batch_size_jobs_sum") or 0.0  # noqa: E731
+    before = (batches(), batched_jobs())
+    try:
+        async with running_consumer(settings, executor):
+            await submit_events(settings.bootstrap_servers, settings.input_topic, events)
+            records = await read_topic(settings.bootstrap_servers, settings.results_topic, expect=len(events), timeout=180)
+    finally:
+        await executor.shutdown()
+    assert batches() > before[0] and batched_jobs() - before[1] >= 2, "jobs that waited were batched"
+    by_job = {job: rs[0] for job, rs in results_by_job(records).items()}
+    for i in chosen:
+        result = by_job[f"clip{i}"]
+        assert result["status"] == "completed" and result["duration"] == pytest.approx(len(runs.clips[i]) / 16000, abs=0.01)
+        assert word_error_rate(_text(runs.sequential[i]), result["full_text"]) <= 0.25, (i, result["full_text"])
+        assert result["performance_metrics"]["stages"]["transcription"]["duration"] > 0
+        assert all(0 <= w["start"] <= w["end"] <= result["duration"] for s in result["segments"] for w in s["words"])

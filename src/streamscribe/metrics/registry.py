@@ -160,3 +160,10 @@ WORKER_RESTARTS = Counter(
     namespace=_NS,
     registry=REGISTRY,
 )
+BATCH_SIZE = Histogram(
+    "batch_size_jobs",
+    "Jobs transcribed together in one cross-job batch.",
+    buckets=(1, 2, 4, 8, 16, 32),
+    namespace=_NS,
+    registry=REGISTRY,
+)

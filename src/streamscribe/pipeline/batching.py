@@ -44,8 +44,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schemas import Segment, Word
+from ..schemas import Segment
 from .audio import SAMPLE_RATE
+from .transcription import segment_from_whisper
 
 MAX_CLIP_SECONDS = 30.0  # one Whisper window: a clip is decoded as exactly one chunk
 _MIN_GAP_SECONDS = 0.5  # zeros between clips; never decoded, only keeps chunk boundaries apart
@@ -153,28 +154,7 @@ def transcribe_batch(
     )
 
 
-# The conversion of transcription.transcribe(), with a time shift. To move there as a public
-# helper (and used by transcribe()) once that file is free; kept here to avoid a conflict.
 def to_segments(whisper_segments, *, offset: float = 0.0, duration: float | None = None) -> list[Segment]:
-    """faster-whisper segments (and their words) as ours, numbered from 0; times shifted
-    by ``-offset`` and, when ``duration`` is given, clamped to ``[0, duration]``."""
-
-    def clock(t: float) -> float:
-        t -= offset
-        if duration is not None:
-            t = min(max(t, 0.0), duration)
-        return round(t, 3)
-
-    return [
-        Segment(
-            id=i,
-            start=clock(seg.start),
-            end=clock(seg.end),
-            text=seg.text.strip(),
-            words=[
-                Word(word=w.word.strip(), start=clock(w.start), end=clock(w.end), probability=round(w.probability, 4))
-                for w in (seg.words or [])
-            ],
-        )
-        for i, seg in enumerate(whisper_segments)
-    ]
+    """faster-whisper segments of one clip as ours, numbered from 0; times shifted by
+    ``-offset`` and clamped to ``[0, duration]`` when it is given."""
+    return [segment_from_whisper(i, seg, offset=-offset, duration=duration) for i, seg in enumerate(whisper_segments)]

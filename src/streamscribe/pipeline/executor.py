@@ -21,6 +21,8 @@ from ..metrics import registry as metrics
 from ..schemas import ErrorCode, PerformanceMetrics, StageTiming, Transcript
 from ..settings import Settings
 from .audio import DecodedAudio
+from .batcher import JobBatcher
+from .batching import MAX_CLIP_SECONDS
 from .breaker import CircuitBreaker
 from .diarization import SpeakerHints
 from .errors import JobError
@@ -30,6 +32,8 @@ from .openai_provider import ApiError, OpenAIConfig, OpenAITranscriber
 from .worker import WorkerProcess
 
 log = logging.getLogger(__name__)
+
+LOCAL_PROVIDERS = ("cuda", "cpu")
 
 
 class TranscriptionExecutor:
@@ -56,6 +60,12 @@ class TranscriptionExecutor:
             raise ValueError(f"pinning {device} needs STREAMSCRIBE_ISOLATION=process (its worker sees only that GPU)")
         else:
             self._models = LocalModels(s)
+        self._executor_free = asyncio.Lock()  # held while the executor thread runs something
+        self._batcher = (
+            JobBatcher(self._run_many, self._executor_free, s.batch_max_size, s.batch_max_wait_ms / 1000)
+            if s.batch_max_size > 1
+            else None
+        )
         self.active = 0  # jobs in transcribe(), for least-busy assignment across devices
         self.completed = 0
 
@@ -179,9 +189,12 @@ class TranscriptionExecutor:
     async def _run(self, name: str, audio: DecodedAudio, options: dict) -> Transcript:
         if name == "null":
             return _null_transcript(audio)
+        if self._batcher is not None and name in LOCAL_PROVIDERS and audio.duration <= MAX_CLIP_SECONDS:
+            options = {k: v for k, v in options.items() if k != "on_progress"}  # a short clip: no progress
+            return await self._batcher.transcribe(name, audio, options)
         if name != "openai":
-            on_progress = options.pop("on_progress", None)
-            return await self._submit(self._models.transcribe, name, audio, options, on_progress)
+            local = {k: v for k, v in options.items() if k != "on_progress"}
+            return await self._submit(self._models.transcribe, name, audio, local, options.get("on_progress"))
         transcript = await self._openai_client().transcribe(audio, options["language"])
         if options["enable_diarization"] and self.settings.diarization_mode != "off":
             # Speakers from the local diarizer (CPU), aligned at segment level: the API gives no words.
@@ -210,7 +223,12 @@ class TranscriptionExecutor:
         return self._openai
 
     async def _submit(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        async with self._executor_free:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _run_many(self, provider: str, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:
+        """A cross-job batch on the executor thread (the batcher already holds ``_executor_free``)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._models.transcribe_many, provider, jobs)
 
     @staticmethod
     def _log_fallback(from_provider: str, to_provider: str, exc: BaseException) -> None:

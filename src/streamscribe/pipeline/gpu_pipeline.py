@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..metrics import registry as metrics
 from ..schemas import PerformanceMetrics, StageTiming, Transcript
 from . import devices
 from .alignment import align_words
 from .audio import DecodedAudio, decode_audio
+from .batching import batch_key, transcribe_batch
 from .channels import ChannelDiarizer
 from .diarization import DiarizationConfig, NeuralDiarizer, SpeakerHints
 from .models import choose_device, load_whisper_model
@@ -153,6 +155,53 @@ class GPUTranscriptionPipeline:
             transcript = label_speakers(transcript, audio, self._diarizer, hints)
             self._log_memory("After Diarization")
         return transcript
+
+    def transcribe_many(self, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:
+        """Several short jobs, transcribed together where they can share a batch (``batching.py``).
+
+        Each ``(audio, options)`` gets its own transcript, diarized on its own; its
+        transcription stage is its share of the batch's wall time, by audio seconds. Jobs
+        that cannot be batched (see ``batch_key``) run one by one as usual.
+        """
+        self.load()
+        groups: dict[str, list[int]] = {}
+        transcripts: list[Transcript | None] = [None] * len(jobs)
+        for i, (audio, options) in enumerate(jobs):
+            key = batch_key(self._whisper, options.get("language"), audio.duration)
+            if key is None:
+                transcripts[i] = self.transcribe(audio, **options)
+            else:
+                groups.setdefault(key, []).append(i)
+        for language, members in groups.items():
+            if len(members) == 1:  # nothing to share: the usual path (with VAD and temperature fallback)
+                transcripts[members[0]] = self.transcribe(jobs[members[0]][0], **jobs[members[0]][1])
+                continue
+            batch = transcribe_batch(
+                self._whisper, [jobs[i][0].samples for i in members], language=language, beam_size=self.beam_size,
+                batch_size=len(members),
+            )
+            metrics.BATCH_SIZE.observe(len(members))
+            for n, i in enumerate(members):
+                audio, options = jobs[i]
+                seconds = batch.stage_seconds(n)
+                transcript = Transcript(
+                    full_text=" ".join(seg.text for seg in batch.segments[n]).strip(),
+                    segments=batch.segments[n],
+                    language=batch.language,
+                    duration=round(audio.duration, 3),
+                    provider=self.provider,
+                    performance_metrics=PerformanceMetrics(
+                        total_duration=round(audio.decode_seconds + seconds, 4),
+                        stages={
+                            "audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4)),
+                            "transcription": StageTiming(duration=round(seconds, 4)),
+                        },
+                    ),
+                )
+                if options.get("enable_diarization", True) and self._diarizer is not None:
+                    transcript = label_speakers(transcript, audio, self._diarizer, options.get("hints"))
+                transcripts[i] = transcript
+        return transcripts
 
     @property
     def diarizer(self) -> NeuralDiarizer | ChannelDiarizer | None:

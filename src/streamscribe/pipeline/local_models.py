@@ -43,6 +43,9 @@ class LocalModels:
     def transcribe(self, provider: str, audio: DecodedAudio, options: dict, on_progress: Progress | None = None) -> Transcript:
         return self._pipeline(provider).transcribe(audio, on_progress=on_progress, **options)
 
+    def transcribe_many(self, provider: str, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:
+        return self._pipeline(provider).transcribe_many(jobs)
+
     def label(self, transcript: Transcript, audio: DecodedAudio, hints: SpeakerHints | None) -> Transcript:
         """Speakers for a transcript made elsewhere (the API), from the local CPU diarizer."""
         diarizer = self._pipelines["cpu"].diarizer if "cpu" in self._pipelines else None

@@ -9,7 +9,8 @@ starts a new worker with back-off on the next call. The consumer never goes down
 
 The protocol is a duplex pipe carrying pickled tuples, one request at a time:
 parent → ``("load", provider)``, ``("transcribe", provider, audio, options)``,
-``("label", transcript, audio, hints)``, ``("stop",)``; worker → ``("progress", stage,
+``("transcribe_many", provider, [(audio, options), ...])``, ``("label", transcript, audio, hints)``,
+``("stop",)``; worker → ``("progress", stage,
 fraction)``* then ``("ok", value, gpu_memory)`` or ``("error", RemoteFailure)``.
 """
 
@@ -109,6 +110,10 @@ class WorkerProcess:
 
     def transcribe(self, provider: str, audio: DecodedAudio, options: dict, on_progress: Progress | None = None) -> Transcript:
         return self._call(("transcribe", provider, audio, options), self._job_timeout(audio), on_progress)
+
+    def transcribe_many(self, provider: str, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:
+        timeout = sum(self._job_timeout(audio) for audio, _ in jobs)
+        return self._call(("transcribe_many", provider, jobs), timeout)
 
     def label(self, transcript: Transcript, audio: DecodedAudio, hints: SpeakerHints | None) -> Transcript:
         return self._call(("label", transcript, audio, hints), self._job_timeout(audio))
@@ -237,6 +242,9 @@ def _serve(models, request: tuple, conn: Connection, fault_file: Path | None):
     if op == "transcribe":
         _inject_fault(fault_file)
         return models.transcribe(*args, on_progress=lambda stage, fraction: conn.send(("progress", stage, fraction)))
+    if op == "transcribe_many":
+        _inject_fault(fault_file)
+        return models.transcribe_many(*args)
     if op == "label":
         return models.label(*args)
     raise ValueError(f"unknown worker request {op!r}")

@@ -1,6 +1,6 @@
 """Diarization speed and quality: the reference recipe vs the service's settings, and vs ASR.
 
-    python benchmarks/diarization.py [--runs 3]
+    python3 benchmarks/diarization.py [--runs 3] [--quick]
 
 Writes benchmarks/results/diarization.json. RTF = audio seconds / wall seconds (higher is
 faster). A and B are interleaved (ABAB...) because this machine is noisy; every number is the
@@ -20,7 +20,6 @@ median of --runs, with min and max beside it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import subprocess
@@ -29,7 +28,7 @@ import time
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
-from common import ROOT, shared_audio, stats, write  # noqa: E402
+from common import ROOT, arguments, progress, shared_audio, stats, write  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -99,13 +98,12 @@ def alignment_hour() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__, runs=3, quick_runs=1)
     audio_dir = shared_audio()
     # First, while this process is small: a child forked from a process holding models
     # reports the parent's pages in its ru_maxrss.
     peak_rss = peak_rss_of_demo(audio_dir / "pyannote_sample.wav")
+    progress(f"demo peak RSS {peak_rss / 2**20:,.0f} MiB")
     sample = decode_audio(audio_dir / "pyannote_sample.wav")
     lecture = decode_audio(audio_dir / "silero_lecture_60s.wav")
     reference = read_rttm((audio_dir / "pyannote_sample.rttm").read_text())["sample"]
@@ -120,7 +118,8 @@ def main() -> None:
 
     walls = {f"{name}/{clip}": [] for name in [*CONFIGS, "asr"] for clip in ("sample", "lecture")}
     der = {}
-    for _ in range(args.runs):
+    for run in range(args.runs):
+        progress(f"run {run + 1}/{args.runs}")
         for name, d in diarizers.items():  # interleaved: recipe, service, asr, recipe, ...
             for clip, audio in (("sample", sample), ("lecture", lecture)):
                 turns, seconds = timed(lambda: d(audio, SpeakerHints()))
@@ -163,8 +162,8 @@ def main() -> None:
         "alignment_one_hour_s": round(alignment_hour(), 3),
         "peak_rss_bytes_demo_tinyen_diarization": peak_rss,
     }
-    write("diarization", payload)
-    print(f"speed-up vs recipe: {speedup}; DER recipe {der['recipe']:.2%}, service {der['service']:.2%}")
+    write("diarization", payload, args.quick)
+    print(f"diarization: speed-up vs recipe: {speedup}; DER recipe {der['recipe']:.2%}, service {der['service']:.2%}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Soak: 500 events through the real consumer with the ``null`` provider (no model).
 
-    python benchmarks/soak.py [--events 500]
+    python3 benchmarks/soak.py [--events 500] [--quick]
 
 Measures what the service itself costs over a long run: resident memory after the first 10
 events vs after all of them (growth should stay under 5 %), and events/s through the whole
@@ -10,11 +10,10 @@ the six different recordings in ../shared/audio. Writes benchmarks/results/soak.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
-from common import shared_audio, write
+from common import arguments, progress, shared_audio, write
 
 from streamscribe.app import kafka_endpoint
 from streamscribe.consumer import TranscriptionConsumer
@@ -49,8 +48,10 @@ async def soak(events: int) -> dict:
 
             await batch(10)  # warm: group joined, pools and caches filled
             rss_warm = rss_bytes()
+            progress(f"RSS after 10 events: {rss_warm / 2**20:.0f} MiB; submitting {events}")
             seconds = await batch(events)
             rss_end = rss_bytes()
+            progress(f"RSS after {events + 10} events: {rss_end / 2**20:.0f} MiB")
         finally:
             service.stop()
             await task
@@ -67,12 +68,12 @@ async def soak(events: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=500)
-    args = parser.parse_args()
-    result = asyncio.run(soak(args.events))
-    write("soak", {"what": "500 events, null provider, embedded broker; includes submitting them (acks=all)", **result})
-    print(result)
+    args = arguments(__doc__, runs=1, quick_runs=1, events=(int, None, "events after the first 10 (default 500; --quick: 100)"))
+    events = args.events or (100 if args.quick else 500)
+    result = asyncio.run(soak(events))
+    write("soak", {"what": f"{events} events, null provider, embedded broker; includes submitting them (acks=all)", **result}, args.quick)
+    print(f"soak: RSS {result['rss_growth_pct']:+.2f} % from event 10 to {events + 10} (target < 5 %), "
+          f"{result['events_per_s']} events/s including decoding and submitting")
 
 
 if __name__ == "__main__":

@@ -302,7 +302,9 @@ class TranscriptionConsumer:
                     ),
                 )
                 succeeded = True
-            except JobError:
+            except _Abandoned:
+                raise
+            except Exception:
                 succeeded = False
                 raise
             finally:

@@ -86,6 +86,9 @@ class _OnnxBackbone:
         options.inter_op_num_threads = 1
         # Don't spin-wait between calls: the executor thread alternates with CTranslate2.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory arena: batch shapes vary with the speakers per chunk, and the arena keeps
+        # growing to fit each new one (about 0.5 GB more on a 20-minute recording).
+        options.enable_cpu_mem_arena = False
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @staticmethod

@@ -70,3 +70,40 @@ def release_gpu_memory() -> None:
         torch.cuda.empty_cache()
     except Exception:
         pass
+
+
+def bound_host_memory() -> None:
+    """Serve buffers of 1 MiB and more from their own mappings, returned to the OS when freed
+    (glibc only; a no-op elsewhere). Call once per process that holds models.
+
+    glibc raises its mmap threshold each time such a buffer is freed, so later ones come
+    from the heap and stay there: a 20-minute recording's diarization then peaked 0.4 GB
+    higher than a 5-minute one's, in freed memory alone.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
+def release_host_memory() -> None:
+    """Give freed heap memory back to the OS after a stage (glibc only; a no-op elsewhere)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            libc = None
+        _LIBC = libc if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else False
+    return _LIBC or None
+
+
+_LIBC = None
+_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..schemas import SpeakerTurn
 from .audio import DecodedAudio
+from .devices import release_host_memory
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +159,20 @@ class NeuralDiarizer:
         import torch
 
         waveform = torch.from_numpy(audio.samples).unsqueeze(0)  # shares memory: no copy
-        output = self._pipeline({"waveform": waveform, "sample_rate": audio.sample_rate}, **hints.as_kwargs())
+        output = self._pipeline(
+            {"waveform": waveform, "sample_rate": audio.sample_rate}, hook=_release_memory_hook, **hints.as_kwargs()
+        )
         annotation = getattr(output, "speaker_diarization", output)  # pyannote 4 wraps it; 3.x did not
         return annotation_to_turns(annotation)
 
     def close(self) -> None:
         self._pipeline = None
+
+
+def _release_memory_hook(step: str, artifact, file=None, total=None, completed=None) -> None:
+    """Called by pyannote after each step and embedding batch: hand freed heap memory back to
+    the OS as it goes, so a long recording's peak does not grow with its number of batches."""
+    release_host_memory()
 
 
 def annotation_to_turns(annotation) -> list[SpeakerTurn]:

@@ -139,6 +139,7 @@ class GPUTranscriptionPipeline:
         output = transcribe(self._whisper, audio, options, progress)
         stages["transcription"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
         self._log_memory("After Transcription")
+        devices.release_host_memory()
 
         total = audio.decode_seconds + (time.perf_counter() - started)
         transcript = Transcript(
@@ -154,6 +155,7 @@ class GPUTranscriptionPipeline:
                 on_progress("diarization", 0.0)
             transcript = label_speakers(transcript, audio, self._diarizer, hints)
             self._log_memory("After Diarization")
+            devices.release_host_memory()
         return transcript
 
     def transcribe_many(self, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:

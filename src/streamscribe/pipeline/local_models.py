@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..schemas import Transcript
 from ..settings import Settings
+from . import devices
 from .audio import DecodedAudio
 from .diarization import DiarizationConfig, SpeakerHints
 from .fallback import ProviderLoadError
@@ -32,6 +33,7 @@ class LoadInfo:
 
 class LocalModels:
     def __init__(self, settings: Settings) -> None:
+        devices.bound_host_memory()  # long recordings must not leave their peak behind
         self.settings = settings
         self._pipelines: dict[str, GPUTranscriptionPipeline] = {}
         self._api_diarizer = None  # diarizes API transcripts when no local CPU pipeline holds one

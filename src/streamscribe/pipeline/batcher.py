@@ -28,8 +28,10 @@ class _Waiting:
 
 
 class JobBatcher:
-    def __init__(self, run_many: RunMany, executor_free: asyncio.Lock, max_size: int, max_wait_s: float) -> None:
-        self._run_many = run_many  # called with executor_free held
+    def __init__(
+        self, run_many: RunMany, executor_free: Callable[[], asyncio.Lock], max_size: int, max_wait_s: float
+    ) -> None:
+        self._run_many = run_many  # called with the executor_free() lock held
         self._executor_free = executor_free
         self.max_size = max_size
         self.max_wait_s = max_wait_s
@@ -45,7 +47,7 @@ class JobBatcher:
 
     async def _drain(self) -> None:
         while self._waiting:
-            async with self._executor_free:  # everything that queued while it was busy goes together
+            async with self._executor_free():  # everything that queued while it was busy goes together
                 if self.max_wait_s > 0 and len(self._waiting) < self.max_size:
                     await asyncio.sleep(self.max_wait_s)
                 provider = self._waiting[0].provider

@@ -60,7 +60,7 @@ class TranscriptionExecutor:
             raise ValueError(f"pinning {device} needs STREAMSCRIBE_ISOLATION=process (its worker sees only that GPU)")
         else:
             self._models = LocalModels(s)
-        self._executor_free = asyncio.Lock()  # held while the executor thread runs something
+        self._free: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._batcher = (
             JobBatcher(self._run_many, self._executor_free, s.batch_max_size, s.batch_max_wait_ms / 1000)
             if s.batch_max_size > 1
@@ -222,8 +222,16 @@ class TranscriptionExecutor:
             )
         return self._openai
 
+    def _executor_free(self) -> asyncio.Lock:
+        """Held while the executor thread runs something. One per event loop: the seed API's
+        shared executor outlives each ``asyncio.run``, and a lock is bound to its loop."""
+        loop = asyncio.get_running_loop()
+        if self._free is None or self._free[0] is not loop:
+            self._free = (loop, asyncio.Lock())
+        return self._free[1]
+
     async def _submit(self, fn, *args):
-        async with self._executor_free:
+        async with self._executor_free():
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def _run_many(self, provider: str, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 from helpers import read_topic, results_by_job
 from processes import service_env, started
@@ -40,6 +41,7 @@ def peak_rss_bytes(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+@pytest.mark.timeout(1800)  # 20 minutes of audio with diarization: a few minutes of CPU here
 async def test_twenty_minutes_with_bounded_memory_and_progress_to_100(settings, audio_dir, tmp_path):
     long_file = tmp_path / "twenty_minutes.wav"
     write_long_file(audio_dir, long_file)

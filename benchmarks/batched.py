@@ -10,8 +10,7 @@ Audio: the 60 s lecture (speed; no human reference exists for it, so its "WER" c
 difference to the sequential beam-5 output, not an error rate), and "refs": jfk + the
 pyannote sample back to back (41 s, two different recordings with reference transcripts:
 SOURCES.md and pyannote_sample.stm), for WER.
-Cross-job batching (several short jobs in one batch) does not exist in the service: the
-executor runs one job at a time; nothing to measure yet.
+Cross-job batching (short clips of several jobs in one batch) is benchmarks/batching_crossjob.py.
 RTF = audio seconds / wall seconds (higher is faster). Writes benchmarks/results/batched.json.
 """
 
@@ -71,7 +70,7 @@ def main() -> None:
         "model": MODEL, "compute_type": "int8", "cpu_threads": CPU_THREADS, "batch_size": BATCH_SIZE, "vad_filter": True, "word_timestamps": True,
         "results": results,
         "speedup_vs_sequential_beam5_lecture": {n: round(r["lecture"]["rtf"]["median"] / base, 2) for n, r in results.items()},
-        "cross_job_batching": "not implemented: the executor runs one job at a time, so short clips are never batched together",
+        "cross_job_batching": "see benchmarks/batching_crossjob.py",
         "texts_lecture": {n: t["lecture"] for n, t in texts.items()},
     }
     write("batched", payload, args.quick)

@@ -1,6 +1,6 @@
 """Service overhead: bare faster-whisper vs the same audio through the whole service path.
 
-    python3 benchmarks/overhead.py [--runs 5] [--quick]
+    python3 benchmarks/overhead.py [--runs 7] [--quick]
 
 A, bare: ``WhisperModel(tiny.en, int8, 2 threads).transcribe(path, beam_size=5, vad_filter=True,
 word_timestamps=True)``, consumed to the end: what a user would write instead of the service.
@@ -100,7 +100,7 @@ async def main_async(args) -> dict:
 
 
 def main() -> None:
-    args = arguments(__doc__, runs=5, quick_runs=2)
+    args = arguments(__doc__, runs=7, quick_runs=2)
     out = asyncio.run(main_async(args))
     write("overhead", out, args.quick)
     print(

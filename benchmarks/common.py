@@ -144,6 +144,8 @@ def _words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
 
 
+# The same as streamscribe.pipeline.scoring.word_error_rate, on purpose not imported from it:
+# the measure must not change with the code under test (make bench SRC=<older commit>).
 def word_error_rate(reference: str, hypothesis: str) -> float:
     """(substitutions + deletions + insertions) / reference words, lower-cased, punctuation dropped."""
     ref, hyp = _words(reference), _words(hypothesis)

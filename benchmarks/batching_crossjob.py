@@ -41,7 +41,12 @@ JFK = 2
 
 
 def main() -> None:
-    args = arguments(__doc__, runs=3, quick_runs=1, batch_size=(int, 16, "clips per forward pass"), beam_size=(int, 5, "beam size of both modes"))
+    args = arguments(
+        __doc__, runs=3, quick_runs=1, batch_size=(int, 16, "clips per forward pass"), beam_size=(int, 5, "beam size of both modes"),
+        device=(str, "cpu", "cpu (int8), or cuda (float16; results in batching_crossjob_cuda.json)"),
+        model=(str, MODEL, "faster-whisper name or model directory"),
+    )
+    compute_type = "float16" if args.device == "cuda" else "int8"
     from faster_whisper import WhisperModel
 
     from streamscribe.pipeline import DecodedAudio
@@ -54,9 +59,9 @@ def main() -> None:
     if args.quick:
         clips = clips[:6]
     seconds = sum(len(c) for c in clips) / 16000
-    progress(f"{len(clips)} clips, {seconds:.1f} s of audio; {MODEL} int8, {CPU_THREADS} threads, beam {args.beam_size}, batch {args.batch_size}")
-    model = WhisperModel(whisper_path(), device="cpu", compute_type="int8", cpu_threads=CPU_THREADS)
-    options = TranscriptionOptions(language=None, beam_size=args.beam_size)
+    progress(f"{len(clips)} clips, {seconds:.1f} s of audio; {args.model} {compute_type} on {args.device}, beam {args.beam_size}, batch {args.batch_size}")
+    model = WhisperModel(whisper_path(args.model), device=args.device, compute_type=compute_type, cpu_threads=CPU_THREADS)
+    options = TranscriptionOptions(language="en", beam_size=args.beam_size)  # the clips are English; a batch needs one language
     texts: dict[str, list[str]] = {}
 
     def sequential() -> None:
@@ -88,7 +93,7 @@ def main() -> None:
     payload = {
         "what": "cross-job batching: N short clips in one BatchedInferencePipeline call (one chunk per clip) vs transcribe() per clip; "
         "RTF = audio s / wall s (higher is faster); WER vs the sequential text",
-        "model": MODEL, "compute_type": "int8", "cpu_threads": CPU_THREADS, "beam_size": args.beam_size, "batch_size": args.batch_size,
+        "model": args.model, "device": args.device, "compute_type": compute_type, "cpu_threads": CPU_THREADS, "beam_size": args.beam_size, "batch_size": args.batch_size,
         "word_timestamps": True, "sequential_vad_filter": True,
         "clips": [{"file": f, "start": s, "end": e} for f, s, e in CLIPS[: len(clips)]],
         "audio_seconds": round(seconds, 2),
@@ -96,7 +101,7 @@ def main() -> None:
         "speedup_batched_vs_sequential": speedup,
         "texts": texts,
     }
-    write("batching_crossjob", payload, args.quick)
+    write("batching_crossjob" if args.device == "cpu" else f"batching_crossjob_{args.device}", payload, args.quick)
     s, b = results["sequential"], results["batched"]
     print(
         f"batching_crossjob: {len(clips)} clips ({seconds:.0f} s audio) RTF (audio s / wall s) sequential {s['rtf']['median']:.2f}x, "

@@ -47,3 +47,6 @@ export LD_LIBRARY_PATH="${LIBS}${LIBS:+:}${LD_LIBRARY_PATH:-}"
 export PYANNOTE_METRICS_ENABLED=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 "$PY" benchmarks/gpu.py --model "$MODEL" "$@"
+# Cross-job batching where it is meant to pay off: 16 short jobs in one batched call vs one by one.
+"$PY" benchmarks/batching_crossjob.py --device cuda --model "$MODEL" "$@" \
+    || echo "gpu.sh: the cross-job batching run failed (is $MODEL available offline?); gpu.json is complete" >&2

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Jobs admitted at once: one on the executor, the rest decoding/queued behind it.",
     )
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=0,
+        description="How long a fetch may wait for new events. Short keeps latency low on brokers that answer only "
+        "at the deadline (the embedded one); Kafka answers as soon as data arrives.",
+    )
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000

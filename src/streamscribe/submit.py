@@ -47,7 +47,9 @@ class ResultReader:
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         self.topic = topic
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+        # A short fetch wait: a result shows up within ~0.1 s even on a broker that holds a
+        # fetch until its deadline (the embedded one), instead of up to aiokafka's 0.5 s.
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100)
 
     async def start(self) -> "ResultReader":
         await self._consumer.start()

@@ -125,6 +125,7 @@ class TranscriptionConsumer:
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             max_poll_interval_ms=s.max_poll_interval_ms,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
             max_partition_fetch_bytes=max(s.max_event_bytes + 4096, 1_048_576),
         )
         await producer.start()

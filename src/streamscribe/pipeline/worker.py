@@ -99,6 +99,7 @@ class WorkerProcess:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
         self._backoff_s = 0.0  # waited before the next start; grows while starts keep crashing
+        self._loaded: set[str] = set()  # providers whose models the current worker holds
 
     @property
     def pid(self) -> int | None:
@@ -106,12 +107,16 @@ class WorkerProcess:
 
     # --- the requests ------------------------------------------------------------------------
     def load(self, provider: str) -> LoadInfo:
-        return self._call(("load", provider), self.settings.worker_load_timeout_s)
+        info = self._call(("load", provider), self.settings.worker_load_timeout_s)
+        self._loaded.add(provider)
+        return info
 
     def transcribe(self, provider: str, audio: DecodedAudio, options: dict, on_progress: Progress | None = None) -> Transcript:
+        self._ensure_loaded(provider)
         return self._call(("transcribe", provider, audio, options), self._job_timeout(audio), on_progress)
 
     def transcribe_many(self, provider: str, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:
+        self._ensure_loaded(provider)
         timeout = sum(self._job_timeout(audio) for audio, _ in jobs)
         return self._call(("transcribe_many", provider, jobs), timeout)
 
@@ -133,8 +138,14 @@ class WorkerProcess:
             self._process.join(timeout=5)
         self._conn.close()
         self._process = self._conn = None
+        self._loaded.clear()
 
     # --- process management ------------------------------------------------------------------
+    def _ensure_loaded(self, provider: str) -> None:
+        """A new worker loads its models under the load timeout, not inside a job's."""
+        if provider not in self._loaded:
+            self.load(provider)
+
     def _job_timeout(self, audio: DecodedAudio) -> float:
         s = self.settings
         return s.worker_timeout_s + s.worker_timeout_per_audio_s * audio.duration
@@ -198,6 +209,7 @@ class WorkerProcess:
                   self._process.pid, what, code, reason)
         self._conn.close()
         self._process = self._conn = None
+        self._loaded.clear()
         return WorkerCrashed(f"{what} (exit code {code})", reason)
 
     def _export_gpu_memory(self, stats: tuple[int, int] | None) -> None:

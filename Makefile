@@ -9,7 +9,8 @@ PYTHON ?= python3
 SRC ?= src
 ifneq ($(wildcard $(SRC)/.),)
 else
-SRC := $(shell git rev-parse --short $(SRC))
+# resolved once (override: a command-line SRC=HEAD would be re-read by every script)
+override SRC := $(shell git rev-parse --short $(SRC))
 endif
 QUICK ?=
 MODEL ?= large-v3

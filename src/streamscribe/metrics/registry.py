@@ -162,7 +162,7 @@ WORKER_RESTARTS = Counter(
 )
 BATCH_SIZE = Histogram(
     "batch_size_jobs",
-    "Jobs transcribed together in one cross-job batch.",
+    "Jobs handed to the executor together by the cross-job batcher (1: a job that ran alone).",
     buckets=(1, 2, 4, 8, 16, 32),
     namespace=_NS,
     registry=REGISTRY,

@@ -236,6 +236,7 @@ class TranscriptionExecutor:
 
     async def _run_many(self, provider: str, jobs: list[tuple[DecodedAudio, dict]]) -> list[Transcript]:
         """A cross-job batch on the executor thread (the batcher already holds ``_executor_free``)."""
+        metrics.BATCH_SIZE.observe(len(jobs))  # here, not in the worker: its registry is not exported
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._models.transcribe_many, provider, jobs)
 
     @staticmethod

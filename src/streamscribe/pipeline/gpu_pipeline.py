@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..metrics import registry as metrics
 from ..schemas import PerformanceMetrics, StageTiming, Transcript
 from . import devices
 from .alignment import align_words
@@ -129,26 +128,17 @@ class GPUTranscriptionPipeline:
         if not isinstance(audio, DecodedAudio):
             audio = decode_audio(audio, keep_channels=self.diarization.mode == "channel")
         started = time.perf_counter()  # after decoding: its time is added once, from decode_seconds
-        stages = {"audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4))}
-
         self._log_memory("Before Transcription")
         t0 = time.perf_counter()
         beam_size = 1 if low_memory else self.beam_size
         options = TranscriptionOptions(language=language, beam_size=beam_size, vad_filter=self.vad_filter)
         progress = (lambda fraction: on_progress("transcription", fraction)) if on_progress else None
         output = transcribe(self._whisper, audio, options, progress)
-        stages["transcription"] = StageTiming(duration=round(time.perf_counter() - t0, 4))
+        transcription_s = time.perf_counter() - t0
         self._log_memory("After Transcription")
         devices.release_host_memory()
-
-        total = audio.decode_seconds + (time.perf_counter() - started)
-        transcript = Transcript(
-            full_text=" ".join(s.text for s in output.segments).strip(),
-            segments=output.segments,
-            language=output.language,
-            duration=round(audio.duration, 3),
-            provider=self.provider,
-            performance_metrics=PerformanceMetrics(total_duration=round(total, 4), stages=stages),
+        transcript = self._transcript(
+            audio, output.segments, output.language, transcription_s, audio.decode_seconds + time.perf_counter() - started
         )
         if enable_diarization and self._diarizer is not None:
             if on_progress:
@@ -182,28 +172,31 @@ class GPUTranscriptionPipeline:
                 self._whisper, [jobs[i][0].samples for i in members], language=language, beam_size=self.beam_size,
                 batch_size=len(members),
             )
-            metrics.BATCH_SIZE.observe(len(members))
             for n, i in enumerate(members):
                 audio, options = jobs[i]
                 seconds = batch.stage_seconds(n)
-                transcript = Transcript(
-                    full_text=" ".join(seg.text for seg in batch.segments[n]).strip(),
-                    segments=batch.segments[n],
-                    language=batch.language,
-                    duration=round(audio.duration, 3),
-                    provider=self.provider,
-                    performance_metrics=PerformanceMetrics(
-                        total_duration=round(audio.decode_seconds + seconds, 4),
-                        stages={
-                            "audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4)),
-                            "transcription": StageTiming(duration=round(seconds, 4)),
-                        },
-                    ),
-                )
+                transcript = self._transcript(audio, batch.segments[n], batch.language, seconds, audio.decode_seconds + seconds)
                 if options.get("enable_diarization", True) and self._diarizer is not None:
                     transcript = label_speakers(transcript, audio, self._diarizer, options.get("hints"))
                 transcripts[i] = transcript
         return transcripts
+
+    def _transcript(self, audio: DecodedAudio, segments, language: str, transcription_s: float, total_s: float) -> Transcript:
+        """A transcript before diarization, with its decode and transcription times."""
+        return Transcript(
+            full_text=" ".join(seg.text for seg in segments).strip(),
+            segments=segments,
+            language=language,
+            duration=round(audio.duration, 3),
+            provider=self.provider,
+            performance_metrics=PerformanceMetrics(
+                total_duration=round(total_s, 4),
+                stages={
+                    "audio_preprocessing": StageTiming(duration=round(audio.decode_seconds, 4)),
+                    "transcription": StageTiming(duration=round(transcription_s, 4)),
+                },
+            ),
+        )
 
     @property
     def diarizer(self) -> NeuralDiarizer | ChannelDiarizer | None:

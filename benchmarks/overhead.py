@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 
-from common import CACHE, CPU_THREADS, LECTURE, MODEL, arguments, interleave, progress, rtf, shared_audio, stats, timed, whisper_path, write
+from common import CACHE, CPU_THREADS, LECTURE, MODEL, arguments, progress, rtf, shared_audio, stats, timed, whisper_path, write
 
 from aiokafka import AIOKafkaProducer
 

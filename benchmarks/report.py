@@ -100,7 +100,7 @@ class Report:
             "and end of every script"
             + (" (the machine was shared: absolute numbers are depressed; " if max(loads) > 2 else " (a quiet machine; ")
             + "the ratios come from interleaved runs, A B A B, in one process).",
-            f"* Whisper: tiny.en (the offline default), CTranslate2 int8, 2 threads, beam 5, Silero VAD, word timestamps, "
+            "* Whisper: tiny.en (the offline default), CTranslate2 int8, 2 threads, beam 5, Silero VAD, word timestamps, "
             "unless a row says otherwise.", "",
         )
 

@@ -11,7 +11,7 @@ from helpers import JFK_REFERENCE, word_error_rate
 
 from streamscribe.metrics.registry import REGISTRY
 from streamscribe.pipeline import AudioFetcher, JobError, decode_audio
-from streamscribe.pipeline.sources.http import CHUNK_BYTES
+from streamscribe.pipeline.sources.saving import CHUNK_BYTES
 from streamscribe.schemas import ErrorCode
 from streamscribe.settings import Settings
 

@@ -13,7 +13,7 @@ import pytest
 from helpers import JFK_REFERENCE, word_error_rate
 
 from streamscribe.pipeline import DecodedAudio, decode_audio
-from streamscribe.pipeline.batching import BatchResult, batch_key, can_batch, transcribe_batch
+from streamscribe.pipeline.batching import BatchResult, batch_key, transcribe_batch
 from streamscribe.pipeline.models import choose_device, load_whisper_model
 from streamscribe.pipeline.transcription import TranscriptionOptions, transcribe
 
@@ -125,7 +125,7 @@ def test_batching_rule_and_limits(runs):
     en_only = runs.model
     assert batch_key(en_only, None, 10.0) == batch_key(en_only, "en", 10.0) == "en"
     assert batch_key(en_only, "fr", 10.0) == "en", "an English-only model transcribes everything as en"
-    assert not can_batch(en_only, None, 31.0) and not can_batch(en_only, None, 0.0)
+    assert batch_key(en_only, None, 31.0) is None and batch_key(en_only, None, 0.0) is None
     multilingual = SimpleNamespace(model=SimpleNamespace(is_multilingual=True))
     assert batch_key(multilingual, None, 10.0) is None, "one detected language would be forced on every clip"
     assert batch_key(multilingual, "DE", 10.0) == "de" and batch_key(multilingual, "fr", 10.0) == "fr"

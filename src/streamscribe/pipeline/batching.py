@@ -83,10 +83,6 @@ def batch_key(model, language: str | None, duration: float) -> str | None:
     return language.lower() if language else None
 
 
-def can_batch(model, language: str | None, duration: float) -> bool:
-    return batch_key(model, language, duration) is not None
-
-
 def transcribe_batch(
     model,
     audios: Sequence[np.ndarray],
@@ -147,14 +143,11 @@ def transcribe_batch(
     wall = time.perf_counter() - started
 
     return BatchResult(
-        segments=[to_segments(segs, offset=offsets[i], duration=durations[i]) for i, segs in enumerate(per_clip)],
+        segments=[  # clip-relative times, clamped to the clip, numbered from 0 per clip
+            [segment_from_whisper(n, seg, offset=-offsets[i], duration=durations[i]) for n, seg in enumerate(segs)]
+            for i, segs in enumerate(per_clip)
+        ],
         language=info.language,
         wall_seconds=wall,
         audio_seconds=durations,
     )
-
-
-def to_segments(whisper_segments, *, offset: float = 0.0, duration: float | None = None) -> list[Segment]:
-    """faster-whisper segments of one clip as ours, numbered from 0; times shifted by
-    ``-offset`` and clamped to ``[0, duration]`` when it is given."""
-    return [segment_from_whisper(i, seg, offset=-offset, duration=duration) for i, seg in enumerate(whisper_segments)]

@@ -95,7 +95,6 @@ class WorkerProcess:
         self.settings = settings
         self.cuda_visible_devices = cuda_visible_devices
         self.device_label = device_label
-        self.restarts = 0
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
         self._backoff_s = 0.0  # waited before the next start; grows while starts keep crashing
@@ -202,7 +201,6 @@ class WorkerProcess:
         self._process.join(timeout=5)
         code = self._process.exitcode
         reason = reason or _SIGNAL_REASONS.get(code, "signal" if code is not None and code < 0 else "exit")
-        self.restarts += 1
         self._backoff_s = min(max(self._backoff_s * 2, self.settings.worker_restart_backoff_s), _MAX_BACKOFF_S)
         metrics.WORKER_RESTARTS.labels(reason).inc()
         log.error("model worker (pid %s) failed: %s (exit code %s, reason %s); a new one starts on the next job",

@@ -8,19 +8,17 @@ first URL) and content type (an HTML error page is not audio).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import aiohttp
 
-from ...metrics import registry as metrics
 from ...schemas import ErrorCode
 from ..errors import JobError
 from .network import CheckedResolver, ForbiddenAddress, IPNetwork, check_address, literal_address
+from .saving import CHUNK_BYTES, save_bounded
 
-CHUNK_BYTES = 64 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Besides audio/* and video/*: what servers and object stores send for "some bytes".
 _BINARY_TYPES = {"application/octet-stream", "binary/octet-stream", "application/ogg", "application/x-flac"}
@@ -48,7 +46,8 @@ async def download_http(url: str, dest: Path, limits: DownloadLimits) -> str:
                         url = urljoin(url, response.headers["Location"])
                         continue
                     _check_response(url, response, limits.max_bytes)
-                    return await _save(response, dest, limits.max_bytes)
+                    chunks = response.content.iter_chunked(CHUNK_BYTES)
+                    return await save_bounded(chunks, dest, max_bytes=limits.max_bytes, scheme="http", what=url)
             raise JobError(ErrorCode.AUDIO_FETCH_FAILED, f"more than {limits.max_redirects} redirects fetching {url}")
         except ForbiddenAddress as exc:
             raise JobError(ErrorCode.AUDIO_ACCESS_DENIED, f"refusing to fetch {url}: {exc}") from None
@@ -88,17 +87,3 @@ def _check_response(url: str, response: aiohttp.ClientResponse, max_bytes: int) 
         raise JobError(
             ErrorCode.AUDIO_TOO_LARGE, f"{url} is {response.content_length} bytes; the download limit is {max_bytes}"
         )
-
-
-async def _save(response: aiohttp.ClientResponse, dest: Path, max_bytes: int) -> str:
-    digest = hashlib.sha256()
-    received = 0
-    with dest.open("wb") as out:
-        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            received += len(chunk)
-            metrics.AUDIO_FETCHED_BYTES.labels("http").inc(len(chunk))
-            if received > max_bytes:
-                raise JobError(ErrorCode.AUDIO_TOO_LARGE, f"{response.url} exceeds the download limit of {max_bytes} bytes")
-            digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()

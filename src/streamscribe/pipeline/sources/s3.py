@@ -8,17 +8,15 @@ so it is not subject to the SSRF address check (an in-cluster MinIO is a private
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ...metrics import registry as metrics
 from ...schemas import ErrorCode
 from ..errors import JobError
-from .http import CHUNK_BYTES
+from .saving import CHUNK_BYTES, save_bounded
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
@@ -47,17 +45,8 @@ async def download_s3(
                 raise JobError(
                     ErrorCode.AUDIO_TOO_LARGE, f"{uri} is {response['ContentLength']} bytes; the limit is {max_bytes}"
                 )
-            digest, received = hashlib.sha256(), 0
             async with response["Body"] as body:
-                with dest.open("wb") as out:
-                    while chunk := await body.read(CHUNK_BYTES):
-                        received += len(chunk)
-                        metrics.AUDIO_FETCHED_BYTES.labels("s3").inc(len(chunk))
-                        if received > max_bytes:
-                            raise JobError(ErrorCode.AUDIO_TOO_LARGE, f"{uri} exceeds the download limit of {max_bytes} bytes")
-                        digest.update(chunk)
-                        out.write(chunk)
-            return digest.hexdigest()
+                return await save_bounded(_chunks(body), dest, max_bytes=max_bytes, scheme="s3", what=uri)
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in _NOT_FOUND:
@@ -71,3 +60,8 @@ async def download_s3(
         ) from None
     except BotoCoreError as exc:  # endpoint unreachable, timeouts
         raise JobError(ErrorCode.AUDIO_FETCH_FAILED, f"{uri}: {exc}", retryable=True) from exc
+
+
+async def _chunks(body):
+    while chunk := await body.read(CHUNK_BYTES):
+        yield chunk
